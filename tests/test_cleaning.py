@@ -1,0 +1,110 @@
+"""Cleaning rules: counts on a hand-made table, and the published UCI Online Retail figures."""
+
+import pandas as pd
+import pytest
+
+from seglab.cleaning import RULE_ORDER, clean_transactions, plot_row_loss
+from seglab.config import Cleaning, TransactionsSource
+from seglab.errors import InputDataError
+from seglab.intake import read_source, to_transactions
+
+
+def frame():
+    rows = [
+        # customer, order, timestamp, qty, price
+        ("a", "1", "2024-01-01", 2, 5.0),
+        ("a", "1", "2024-01-01", 2, 5.0),  # exact duplicate of the line above
+        ("a", "C2", "2024-01-03", -1, 5.0),  # return
+        ("b", "3", "2024-02-01", 1, 0.0),  # free item
+        (None, "4", "2024-02-02", 1, 9.0),  # no customer
+        ("b", "5", "2023-06-01", 1, 9.0),  # before the window
+        ("c", "6", "2030-01-01", 1, 9.0),  # future
+        ("c", "7", "2024-03-01", 3, 4.0),
+        ("b", "8", None, 1, 4.0),  # no timestamp
+    ]
+    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "quantity", "unit_price"])
+    df["customer_id"] = df["customer_id"].astype("string")
+    df["order_id"] = df["order_id"].astype("string")
+    df["timestamp"] = pd.to_datetime(df["timestamp"])
+    df["amount"] = df["quantity"] * df["unit_price"]
+    return df
+
+
+def removed(result):
+    return result.removed_by_rule()
+
+
+def test_each_rule_counts_its_rows():
+    rules = Cleaning(window={"start": "2024-01-01"})
+    res = clean_transactions(frame(), rules, now="2025-01-01")
+    assert removed(res) == {
+        "missing_values": 1,
+        "missing_customer_id": 1,
+        "returns": 1,
+        "non_positive_price": 1,
+        "duplicates": 1,
+        "window": 1,
+        "future": 1,
+    }
+    assert res.rows_read == 9 and res.rows_kept == 2 and res.customers == 2
+    assert res.row_loss["rule"].tolist() == list(RULE_ORDER)
+    assert res.row_loss.set_index("rule").loc["returns", "customers_affected"] == 1
+    assert res.row_loss["rows_left"].iloc[-1] == 2
+    plot_row_loss(res)
+
+
+def test_rules_switch_off():
+    rules = Cleaning(missing_customer_id=False, duplicates=False, non_positive_price=False, future=False)
+    res = clean_transactions(frame(), rules, now="2025-01-01")
+    assert "duplicates" not in removed(res) and "window" not in removed(res)
+    assert res.rows_kept == 9 - 1 - 1  # missing value and the return line
+
+
+def test_returns_net_keeps_negative_lines_flagged():
+    res = clean_transactions(frame(), Cleaning(returns="net"), now="2025-01-01")
+    ret = res.data[res.data["is_return"]]
+    assert len(ret) == 1 and ret["amount"].iloc[0] == -5.0
+    assert removed(res)["returns"] == 0 and "netted" in res.notes[0]
+
+
+def test_cancellation_prefix_drops_positive_lines_of_cancelled_orders():
+    df = frame()
+    df.loc[7, "order_id"] = "C7"
+    res = clean_transactions(df, Cleaning(), now="2025-01-01")
+    assert removed(res)["returns"] == 2
+    res = clean_transactions(df, Cleaning(cancellation_prefix=None), now="2025-01-01")
+    assert removed(res)["returns"] == 1
+
+
+def test_nothing_left_names_the_rule():
+    df = frame()
+    df["customer_id"] = pd.Series([None] * len(df), dtype="string")
+    with pytest.raises(InputDataError, match="no transactions left.*`missing_customer_id` removed 8 of 9"):
+        clean_transactions(df, Cleaning(), now="2025-01-01")
+
+
+def test_one_customer_only():
+    df = frame()
+    df["customer_id"] = "same"
+    with pytest.raises(InputDataError, match=r"only one customer \(same\).*customer_id"):
+        clean_transactions(df, Cleaning(), now="2025-01-01")
+
+
+@pytest.mark.shared_data
+def test_online_retail_published_counts(online_retail_csv, repo):
+    """541,909 rows; 397,884 kept for 4,338 customers; 5,192 exact duplicates more (SOURCE.md, issue)."""
+    from seglab.config import load_config
+
+    cfg = load_config(repo / "configs" / "online-retail.yaml")
+    src = TransactionsSource(**{**cfg.data.transactions.model_dump(), "path": str(online_retail_csv)})
+    raw, info = read_source(src)
+    tx = to_transactions(raw, src)
+    assert info.rows == 541_909
+    assert tx["customer_id"].nunique() == 4_372
+    assert int(tx["quantity"].sum()) == 5_176_450
+    base = clean_transactions(tx, cfg.cleaning.model_copy(update={"duplicates": False}))
+    assert base.rows_kept == 397_884 and base.customers == 4_338
+    assert removed(base)["missing_customer_id"] == 135_080
+    dedup = clean_transactions(tx, cfg.cleaning)
+    assert removed(dedup)["duplicates"] == 5_192
+    assert dedup.rows_kept == 392_692
