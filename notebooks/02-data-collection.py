@@ -34,10 +34,10 @@ from IPython.display import Markdown, display
 
 from seglab import cleaning, intake, quality
 from seglab.context import RunContext
-from seglab.datasets import ensure_demo
+from seglab.demo import ensure_demo
 
 ctx = RunContext.open(config, run_id, report_root)
-ensure_demo(ctx.config, ctx.project)
+demo_folder = ensure_demo(ctx.config, ctx.project)
 
 # %% [markdown]
 # ## Reading the transactions
@@ -64,7 +64,7 @@ profile = quality.column_profile(tx)
 quality.plot_missingness(profile);
 
 # %%
-profile
+profile.style.format({"missing_share": "{:.1%}", "missing": "{:,}", "distinct": "{:,}"})
 
 # %% [markdown]
 # A missing customer id means the line cannot be attributed to anyone; missing values in

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 from pathlib import Path
 
 import matplotlib
 import pytest
+import yaml
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -53,4 +54,29 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+def make_project(root, notebooks=None):
+    """A project folder with a small demo config and copies of the shipped notebooks (all by default)."""
+    for d in ("configs", "notebooks", "data/raw", "data/interim", "data/processed", "reports"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    cfg = yaml.safe_load((REPO / "configs" / "demo-retail.yaml").read_text())
+    cfg["data"]["demo"].update(n_customers=1500, n_lines=25000)
+    (root / "configs" / "demo.yaml").write_text(yaml.safe_dump(cfg))
+    names = notebooks or [p.stem for p in sorted((REPO / "notebooks").glob("[0-9][0-9]-*.py"))]
+    for name in names:
+        shutil.copy(REPO / "notebooks" / f"{name}.py", root / "notebooks")
+    return root
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """One full run of all shipped notebooks on a small demo, shared by the tests that inspect it."""
+    from seglab.runner import run_pipeline
+
+    root = make_project(tmp_path_factory.mktemp("proj"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SEGLAB_ROOT", str(root))
+    try:
+        result = run_pipeline("configs/demo.yaml", sets={"cleaning.returns": "net", "show_rows": 3})
+    finally:
+        mp.undo()
+    return root, result

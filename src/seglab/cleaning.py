@@ -199,20 +199,18 @@ def check_customer_count(result: CleaningResult) -> None:
 
 
 def plot_row_loss(result: CleaningResult, ax=None):
-    """Bar chart of rows left after each active rule, labelled with rows removed."""
+    """Horizontal bars of the rows each active rule removed, labelled with share and customers."""
     import matplotlib.pyplot as plt
 
-    ax = ax or plt.subplots(figsize=(8, 3.5))[1]
-    active = result.row_loss[result.row_loss["active"]]
-    labels = ["rows read", *active["rule"].str.replace("_", " ")]
-    left = [result.rows_read, *active["rows_left"]]
-    colors = ["#4c72b0"] + ["#c44e52" if r else "#8da0cb" for r in active["rows_removed"]]
-    ax.bar(labels, left, color=colors)
-    for i, (n, removed) in enumerate(zip(left, [0, *active["rows_removed"]], strict=True)):
-        text = f"{n:,}" if i == 0 else f"{n:,}\n(-{removed:,})"
-        ax.text(i, n, text, ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("rows")
-    ax.set_ylim(0, result.rows_read * 1.18)
-    ax.tick_params(axis="x", rotation=30)
-    ax.set_title("Rows left after each cleaning rule")
+    active = result.row_loss[result.row_loss["active"]].iloc[::-1]
+    ax = ax or plt.subplots(figsize=(8, 0.45 * len(active) + 1.2))[1]
+    labels = active["rule"].str.replace("_", " ")
+    ax.barh(labels, active["rows_removed"], color=["#c44e52" if r else "#b0b0b0" for r in active["rows_removed"]])
+    top = max(int(active["rows_removed"].max()), 1)
+    for i, r in enumerate(active.itertuples()):
+        text = f" {r.rows_removed:,} rows ({r.share_of_rows_read:.1%}), {r.customers_affected:,} customers"
+        ax.text(r.rows_removed, i, text, va="center", fontsize=8)
+    ax.set_xlim(0, top * 1.8)
+    ax.set_xlabel("rows removed")
+    ax.set_title(f"Rows removed by each cleaning rule: {result.rows_kept:,} of {result.rows_read:,} kept")
     return ax

@@ -22,7 +22,14 @@ import nbformat
 import yaml
 
 from seglab import __version__
-from seglab.config import Config, apply_overrides, check_config_key, dump_config, parse_config, read_config_dict
+from seglab.config import (
+    Config,
+    apply_overrides,
+    check_config_key,
+    dump_config,
+    parse_config,
+    read_config_dict,
+)
 from seglab.errors import ConfigError, RunError, SeglabError
 from seglab.intake import file_sha256
 from seglab.io import to_json_text, write_json, write_text
@@ -331,7 +338,7 @@ def run_pipeline(
     raw = read_config_dict(config_path)
     cfg = parse_config(apply_overrides(raw, config_sets), origin=str(config_path))
 
-    from seglab.datasets import ensure_demo
+    from seglab.demo import ensure_demo
 
     ensure_demo(cfg, project)
 
