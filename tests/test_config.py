@@ -2,7 +2,14 @@
 
 import pytest
 
-from seglab.config import apply_overrides, check_config_key, config_keys, load_config, parse_config, read_config_dict
+from seglab.config import (
+    apply_overrides,
+    check_config_key,
+    config_keys,
+    load_config,
+    parse_config,
+    read_config_dict,
+)
 from seglab.errors import ConfigError
 
 MINIMAL = {

@@ -8,7 +8,13 @@ import pytest
 
 from seglab.config import CustomersSource, TransactionsSource
 from seglab.errors import InputDataError
-from seglab.intake import customer_coverage, normalise_ids, read_source, to_customers, to_transactions
+from seglab.intake import (
+    customer_coverage,
+    normalise_ids,
+    read_source,
+    to_customers,
+    to_transactions,
+)
 
 COLUMNS = {"customer_id": "Kunde", "order_id": "Beleg", "timestamp": "Datum", "quantity": "Menge", "unit_price": "Preis"}
 FRAME = pd.DataFrame(

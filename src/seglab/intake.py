@@ -184,7 +184,7 @@ def _redact_url(url: str) -> str:
         import sqlalchemy as sa
 
         return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL fails later with its own message
+    except Exception:
         return url
 
 
