@@ -390,6 +390,8 @@ def _execute(spec: NotebookSpec, params: dict, paths: RunPaths, nb_run: Notebook
         executed = pm.execute_notebook(
             nb, str(out_nb), parameters=params, kernel_name=KERNEL, cwd=str(spec.path.parent),
             progress_bar=False, log_output=False,
+            # the kernel's own start-up warnings are noise on the console; cell errors still surface
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         nb_run.status = "ok"
     except pm.PapermillExecutionError as exc:
