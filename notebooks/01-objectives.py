@@ -78,7 +78,7 @@ objectives.catalogue()
 
 # %%
 feasible = objectives.feasibility(ctx.config)
-objectives.plot_feasibility(ctx.config);
+objectives.plot_feasibility(ctx.config)
 
 # %% [markdown]
 # Green cells are data you have, red cells data you lack; rows marked `*` are in the
@@ -91,4 +91,4 @@ feasible[["model", "feasible", "missing", "in_brief"]]
 ctx.record("brief.objective", ctx.config.brief.objective)
 ctx.record("brief.models", ctx.config.brief.models)
 ctx.record("brief.feasible_models", feasible.index[feasible["feasible"]].tolist())
-ctx.record("brief.infeasible_requested", feasible.index[feasible["in_brief"] & ~feasible["feasible"]].tolist());
+ctx.record("brief.infeasible_requested", feasible.index[feasible["in_brief"] & ~feasible["feasible"]].tolist())

@@ -43,6 +43,8 @@ def run(
         if event == "start":
             status = console.status(f"running [bold]{nb.name}[/] ...")
             status.start()
+        elif nb.status == "skipped":
+            console.print(f"  {nb.name:<28} [yellow]skipped[/]  {nb.error}", highlight=False)
         else:
             status.stop()
             mark = "[green]ok[/]" if nb.status == "ok" else "[bold red]FAILED[/]"

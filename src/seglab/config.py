@@ -190,6 +190,21 @@ class Cleaning(_Strict):
     future: bool = True
 
 
+class Factors(_Strict):
+    """Factor analysis of survey items (notebook 04)."""
+
+    n_factors: int | None = Field(None, ge=1, description="None: chosen by parallel analysis, MAP as check")
+    method: Literal["minres", "ml", "principal"] = "minres"
+    rotation: Literal["varimax", "promax", "oblimin", "none"] = "varimax"
+    scores: Literal["regression", "bartlett"] = "regression"
+    loading_threshold: float = Field(0.3, gt=0, lt=1)
+    scale: tuple[float, float] | None = (1, 5)
+    max_missing_share: float = Field(0.2, ge=0, le=1)
+    max_item_missing_share: float = Field(0.5, ge=0, le=1)
+    n_iter: int = Field(100, ge=10, le=5000)
+    names: dict[str, str] = Field(default_factory=dict)
+
+
 class Report(_Strict):
     """Report settings."""
 
@@ -208,6 +223,7 @@ class Config(_Strict):
     brief: Brief = Field(default_factory=Brief)
     data: Data
     cleaning: Cleaning = Field(default_factory=Cleaning)
+    factors: Factors = Field(default_factory=Factors)
     report: Report = Field(default_factory=Report)
 
     @field_validator("name")

@@ -88,3 +88,10 @@ class RunContext:
                 f"(e.g. `seglab run --config <config> --only {producer}`)"
             )
         return pd.read_parquet(path)
+
+    def customer_ids(self) -> pd.Series:
+        """Every customer of the run: the customer table when there is one, else the buyers."""
+        if (self.paths.interim / "customers.parquet").is_file():
+            return self.load("customers")["customer_id"]
+        tx = self.load("transactions", producer="02-data-collection")
+        return pd.Series(tx["customer_id"].unique(), name="customer_id")

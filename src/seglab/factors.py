@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -1500,6 +1501,12 @@ def loading_table(model: FactorModel, threshold: float = 0.3) -> pd.DataFrame:
     return table.loc[_item_order(model, threshold)]
 
 
+def _readable(item: Hashable) -> str:
+    """An item code as words: ``q01_price_matters`` -> ``price matters``."""
+    text = re.sub(r"^[A-Za-z]{0,3}\d+[_.\s-]+", "", str(item))
+    return text.replace("_", " ").strip() or str(item)
+
+
 def name_factors(
     model: FactorModel, top_n: int = 3, names: Mapping[str, str] | None = None
 ) -> pd.Series:
@@ -1535,7 +1542,7 @@ def name_factors(
     for factor in loadings.columns:
         col = loadings[factor]
         top = col.abs().sort_values(ascending=False, kind="stable").index[: int(top_n)]
-        drafts[factor] = " / ".join(f"{i}{' (-)' if col[i] < 0 else ''}" for i in top)
+        drafts[factor] = " / ".join(f"{_readable(i)}{' (-)' if col[i] < 0 else ''}" for i in top)
     drafts.update(names)
     return pd.Series(drafts, name="name")
 
@@ -1864,3 +1871,30 @@ def plot_correlation_heatmap(
     ax.figure.colorbar(im, ax=ax, label="correlation")
     ax.set_title("Item correlations (ordered by factor)")
     return ax
+
+
+def score_table(
+    scores: pd.DataFrame, customers: Sequence[Hashable], answered: Sequence[Hashable]
+) -> pd.DataFrame:
+    """Factor scores for every customer, with non-respondents kept and flagged.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        Scores of the respondents kept after screening, indexed by customer id.
+    customers : sequence
+        Every customer id of the analysis (buyers and prospects).
+    answered : sequence
+        Ids of everyone who returned a survey (including those screening dropped).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by customer id: ``survey_status`` (``scored``, ``dropped in screening``,
+        ``no survey``) and one column per factor (missing unless scored).
+    """
+    ids = pd.Index(pd.unique(pd.Index(list(customers)).append(pd.Index(list(answered)))), name="customer_id")
+    out = scores.reindex(ids)
+    status = np.where(ids.isin(scores.index), "scored", np.where(ids.isin(list(answered)), "dropped in screening", "no survey"))
+    out.insert(0, "survey_status", status)
+    return out

@@ -366,3 +366,45 @@ def customer_coverage(transactions: pd.DataFrame, customers: pd.DataFrame | None
             ("customers without a purchase (prospects)", len(known - buyers)),
         ]
     return pd.DataFrame(rows, columns=["what", "customers"]).set_index("what")
+
+
+def survey_items(columns: list[str], src) -> list[str]:
+    """The item columns of a survey: the configured list, or every column with the prefix."""
+    if src.items:
+        return list(src.items)
+    if src.item_prefix:
+        return [c for c in columns if c.startswith(src.item_prefix) and c != src.id_column]
+    return [c for c in columns if c != src.id_column]
+
+
+def load_survey(config, project) -> tuple[pd.DataFrame, SourceInfo]:
+    """Read the configured survey: respondents (indexed by customer id) x numeric items.
+
+    Raises
+    ------
+    InputDataError
+        Missing id or item columns, non-numeric answers, repeated respondents, fewer than
+        three items.
+    """
+    src = config.data.survey
+    if src is None:
+        raise InputDataError("no survey configured: add `data.survey` to the config")
+    raw, info = read_source(src, project.root)
+    items = survey_items(list(raw.columns), src)
+    need = {"respondent id": src.id_column, **{f"item {i}": i for i in items}}
+    _require_columns(raw, need, info.location, "data.survey")
+    if len(items) < 3:
+        raise InputDataError(
+            f"{info.location}: found {len(items)} survey item(s) ({', '.join(items) or 'none'}); factor "
+            "analysis needs at least 3. Fix: set `data.survey.items` or `item_prefix`"
+        )
+    ids = normalise_ids(raw[src.id_column])
+    dup = ids.duplicated() & ids.notna()
+    if dup.any():
+        raise InputDataError(
+            f"column `{src.id_column}` of {info.location} repeats {int(dup.sum()):,} respondent ids "
+            f"(e.g. {_examples(ids[dup])}); keep one answer sheet per customer"
+        )
+    out = pd.DataFrame({i: parse_numbers(raw[i], i, "survey item", src.decimal) for i in items})
+    out.index = pd.Index(ids, name="customer_id")
+    return out[ids.notna().to_numpy()], info

@@ -54,6 +54,7 @@ class NotebookSpec:
     path: Path
     parameters: dict[str, Any]
     title: str = ""
+    requires: tuple[str, ...] = ()
 
     @property
     def number(self) -> str:
@@ -100,7 +101,8 @@ def discover_notebooks(folder: Path) -> list[NotebookSpec]:
     for path in sorted(folder.glob("*.py")):
         if _NB_PATTERN.match(path.name):
             nb = jupytext.read(path)
-            specs.append(NotebookSpec(path.stem, path, declared_parameters(nb, path.name), _title(nb)))
+            requires = tuple(nb.metadata.get("seglab", {}).get("requires", []))
+            specs.append(NotebookSpec(path.stem, path, declared_parameters(nb, path.name), _title(nb), requires))
     if not specs:
         raise ConfigError(f"no numbered notebooks (NN-topic.py) found in {folder}")
     return specs
@@ -180,6 +182,18 @@ def split_sets(sets: dict[str, Any], specs: list[NotebookSpec]) -> tuple[dict[st
     return config_sets, nb_sets
 
 
+def missing_requirements(spec: NotebookSpec, config: Config) -> list[str]:
+    """Config settings a notebook needs (its ``seglab.requires`` metadata) that are not set."""
+    missing = []
+    for key in spec.requires:
+        node: Any = config
+        for part in key.split("."):
+            node = getattr(node, part, None)
+        if node is None or node == [] or node == {}:
+            missing.append(key)
+    return missing
+
+
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages that shape results."""
     out = {"python": platform.python_version()}
@@ -238,7 +252,7 @@ class NotebookRun:
 
     name: str
     title: str
-    status: str = "skipped"
+    status: str = "not run"
     seconds: float | None = None
     html: str | None = None
     ipynb: str | None = None
@@ -356,6 +370,13 @@ def run_pipeline(
             params = {k: v for k, v in nb_sets.items() if k in spec.parameters}
             params.update(config=str(paths.config), run_id=run_id, report_root=str(report_root))
             nb_run.parameters = params
+            lacking = missing_requirements(spec, cfg)
+            if lacking:
+                nb_run.status = "skipped"
+                nb_run.error = "the config has no " + ", ".join(f"`{k}`" for k in lacking)
+                if progress:
+                    progress("done", nb_run)
+                continue
             if progress:
                 progress("start", nb_run)
             failure = _execute(spec, params, paths, nb_run)
@@ -419,7 +440,7 @@ def _write_manifest(cfg: Config, project: ProjectPaths, paths: RunPaths, result:
 
     previous = json.loads(paths.manifest.read_text()) if paths.manifest.is_file() else {}
     notebooks = previous.get("notebooks", {})
-    notebooks.update({n.name: n.__dict__ for n in result.notebooks if n.status != "skipped"})
+    notebooks.update({n.name: n.__dict__ for n in result.notebooks})
     results = json.loads(paths.results.read_text()) if paths.results.is_file() else {}
     inputs = _inputs(cfg, project)
     if "transactions" in inputs:
