@@ -151,6 +151,15 @@ names.to_frame()
 model.variance_.style.format("{:.3f}")
 
 # %% [markdown]
+# ### Correlations between factors
+# Orthogonal rotations (varimax) keep factors uncorrelated, so this is the identity;
+# oblique rotations (promax, oblimin) let them correlate, and then the loadings above are
+# pattern coefficients.
+
+# %%
+model.factor_corr_.style.format("{:.2f}")
+
+# %% [markdown]
 # Factors rarely explain most of the variance of single survey items: 40-60% is typical.
 # What matters is that each factor is interpretable and reliable.
 

@@ -625,3 +625,30 @@ def test_sklearn_estimator_checks():
                 "check_dtype_object": "non-numeric columns raise InputDataError naming them",
             },
         )
+
+
+@pytest.fixture(scope="module")
+def demo_survey():
+    from seglab.datasets import make_retail
+
+    demo = make_retail(n_customers=20_000, n_lines=200_000, random_state=7)
+    return demo.survey.set_index("customer_id"), demo.meta["survey"]
+
+
+def test_demo_survey_planted_factors_are_recovered(demo_survey):
+    """The demo's 4 planted factors: parallel analysis picks 4 and every item loads on its own factor."""
+    survey, planted = demo_survey
+    items, _ = F.screen_items(survey, reverse=planted["reverse_keyed"], scale=(1, 5))
+    suggestion = F.suggest_n_factors(items, n_iter=50, random_state=0)
+    assert suggestion.parallel.n_components == 4
+    model = F.FactorModel(n_factors=4, rotation="varimax").fit(items)
+    primary = model.loadings_.abs().idxmax(axis=1)
+    # items of one planted factor share a fitted factor, and the four planted factors map to four fitted ones
+    mapping = {}
+    for item, factor in planted["item_factor"].items():
+        mapping.setdefault(factor, set()).add(primary[item])
+    assert all(len(v) == 1 for v in mapping.values()), mapping
+    assert len({next(iter(v)) for v in mapping.values()}) == 4
+    # reverse-keyed items, once recoded, load positively on their factor
+    for item in planted["reverse_keyed"]:
+        assert model.loadings_.loc[item, primary[item]] > 0.3

@@ -4,6 +4,7 @@ import json
 import re
 
 import jupytext
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -85,6 +86,13 @@ def test_full_run_writes_reports_results_and_manifest(finished_run):
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["cleaning"]["returns"] == "net"
     # hand-off files for the next notebooks
     assert (root / "data" / "interim" / result.run_id / "transactions.parquet").is_file()
+    factors = results["factors"]
+    assert factors["n_factors"] == 4  # the demo survey's planted factors
+    assert 0.7 < factors["kmo"] < 1 and factors["bartlett_p"] < 1e-6
+    assert set(factors["alpha"]) == set(factors["variance_explained"]) == {"F1", "F2", "F3", "F4"}
+    scores = pd.read_parquet(root / "data" / "processed" / result.run_id / "factor_scores.parquet")
+    assert set(scores["survey_status"]) == {"scored", "no survey", "dropped in screening"}
+    assert scores["customer_id"].is_unique and len(scores) >= 1500
 
 
 @pytest.mark.slow
@@ -138,3 +146,20 @@ def test_cli_rejects_bad_override_before_running(tmp_path, monkeypatch):
     assert out.exit_code == 0 and "is valid" in out.output
     out = CliRunner().invoke(app, ["run", "--config", "configs/nope.yaml"])
     assert out.exit_code == 2 and "not found" in out.output
+
+
+@pytest.mark.slow
+def test_b2b_demo_runs_and_skips_the_survey_step(tmp_path, monkeypatch):
+    root = make_project(tmp_path, notebooks=("01-objectives", "02-data-collection", "04-factor-analysis"))
+    cfg = yaml.safe_load((REPO / "configs" / "demo-b2b.yaml").read_text())
+    cfg["data"]["demo"].update(n_customers=300, n_lines=8000)
+    (root / "configs" / "b2b.yaml").write_text(yaml.safe_dump(cfg))
+    monkeypatch.setenv("SEGLAB_ROOT", str(root))
+    result = run_pipeline("configs/b2b.yaml")
+    status = {n.name: n.status for n in result.notebooks}
+    assert status == {"01-objectives": "ok", "02-data-collection": "ok", "04-factor-analysis": "skipped"}
+    assert "`data.survey`" in result.notebooks[2].error
+    index = (result.report_dir / "index.html").read_text()
+    assert "skipped" in index and "data.survey" in index
+    data = json.loads((result.report_dir / "results.json").read_text())["data"]
+    assert 250 < data["customers"] <= 300  # accounts, not contacts
