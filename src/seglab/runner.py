@@ -481,7 +481,7 @@ def _write_index(cfg: Config, paths: RunPaths, result: RunResult, started: datet
         notebooks=notebooks,
         figures=_flatten(results),
         failed=failed,
-        total_seconds=sum(n.seconds or 0 for n in result.notebooks),
+        total_seconds=sum(n.seconds or 0 for n in notebooks),
     )
     write_text(paths.report / "index.html", html)
 
