@@ -86,6 +86,13 @@ def test_full_run_writes_reports_results_and_manifest(finished_run):
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["cleaning"]["returns"] == "net"
     # hand-off files for the next notebooks
     assert (root / "data" / "interim" / result.run_id / "transactions.parquet").is_file()
+    rfm, stages = results["rfm"], results["lifecycle"]["stages"]
+    assert rfm["customers"] == data["customers"] and sum(rfm["segments"].values()) == rfm["customers"]
+    assert stages["prospect"] > 0 and sum(stages.values()) == results["features"]["customers"]
+    assert 0.5 < results["value"]["top20_revenue_share"] < 1
+    feats = pd.read_parquet(root / "data" / "processed" / result.run_id / "customer_features.parquet")
+    assert feats["customer_id"].is_unique and feats["lifecycle_stage"].notna().all()
+    assert feats.loc[~feats["is_prospect"], "rfm_segment"].notna().all()
     factors = results["factors"]
     assert factors["n_factors"] == 4  # the demo survey's planted factors
     assert 0.7 < factors["kmo"] < 1 and factors["bartlett_p"] < 1e-6
@@ -150,15 +157,18 @@ def test_cli_rejects_bad_override_before_running(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_b2b_demo_runs_and_skips_the_survey_step(tmp_path, monkeypatch):
-    root = make_project(tmp_path, notebooks=("01-objectives", "02-data-collection", "04-factor-analysis"))
+    root = make_project(tmp_path, notebooks=("01-objectives", "02-data-collection", "03-customer-features", "04-factor-analysis"))
     cfg = yaml.safe_load((REPO / "configs" / "demo-b2b.yaml").read_text())
     cfg["data"]["demo"].update(n_customers=300, n_lines=8000)
     (root / "configs" / "b2b.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("SEGLAB_ROOT", str(root))
     result = run_pipeline("configs/b2b.yaml")
     status = {n.name: n.status for n in result.notebooks}
-    assert status == {"01-objectives": "ok", "02-data-collection": "ok", "04-factor-analysis": "skipped"}
-    assert "`data.survey`" in result.notebooks[2].error
+    assert status == {"01-objectives": "ok", "02-data-collection": "ok", "03-customer-features": "ok",
+                      "04-factor-analysis": "skipped"}
+    assert "`data.survey`" in result.notebooks[3].error
+    feats = pd.read_parquet(root / "data" / "processed" / result.run_id / "customer_features.parquet")
+    assert (feats.loc[~feats["is_prospect"], "n_buying_contacts"] >= 1).all()  # accounts with their contacts
     index = (result.report_dir / "index.html").read_text()
     assert "skipped" in index and "data.survey" in index
     data = json.loads((result.report_dir / "results.json").read_text())["data"]

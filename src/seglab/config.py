@@ -190,6 +190,23 @@ class Cleaning(_Strict):
     future: bool = True
 
 
+class Features(_Strict):
+    """Customer features, RFM, lifecycle stages and value tiers (notebook 03)."""
+
+    monetary: Literal["net", "gross"] = "net"
+    max_categories: int = Field(20, ge=1, le=200)
+    rfm_bins: int = Field(5, ge=3, le=5)
+    rfm_method: Literal["quantile", "cuts"] = "quantile"
+    rfm_cuts: dict[Literal["R", "F", "M"], list[float]] | None = None
+    rfm_segments: dict[str, Any] | None = None
+    lifecycle_thresholds: dict[str, float] | None = None
+    value_method: Literal["tiers", "pareto"] = "tiers"
+    value_tiers: dict[str, float] | None = None
+    value_basis: Literal["quantile", "amount"] = "quantile"
+    abc: tuple[float, float] = (0.8, 0.95)
+    forward_horizon_days: int = Field(180, ge=7, le=3650)
+
+
 class Factors(_Strict):
     """Factor analysis of survey items (notebook 04)."""
 
@@ -223,6 +240,7 @@ class Config(_Strict):
     brief: Brief = Field(default_factory=Brief)
     data: Data
     cleaning: Cleaning = Field(default_factory=Cleaning)
+    features: Features = Field(default_factory=Features)
     factors: Factors = Field(default_factory=Factors)
     report: Report = Field(default_factory=Report)
 

@@ -96,6 +96,7 @@ from seglab.errors import InputDataError
 
 __all__ = [
     "CustomerTableSpec",
+    "build_for_config",
     "build_customer_table",
     "build_customer_table_pandas",
     "customer_table_expr",
@@ -992,3 +993,40 @@ def build_customer_table_pandas(
         out[zero_cols] = out[zero_cols].fillna(0)
         out["is_prospect"] = out["frequency"].eq(0)
     return _finalize(out, spec, extra=extra)
+
+
+def build_for_config(transactions: pd.DataFrame, customers: pd.DataFrame | None, config: Any) -> pd.DataFrame:
+    """The customer table as a run's config asks for it (reference date, monetary, B2B level).
+
+    For a B2B brief with a ``contact_id`` role, the table is built per account (the
+    ``customer_id`` role holds the account) and gains ``n_buying_contacts``. The index is
+    always named ``customer_id`` so later steps need not care.
+
+    Parameters
+    ----------
+    transactions : pandas.DataFrame
+        Cleaned transactions (notebook 02's hand-off).
+    customers : pandas.DataFrame or None
+        The customer (account) table, when configured.
+    config : seglab.config.Config
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    opts = config.features
+    account = config.brief.business == "b2b" and "contact_id" in transactions.columns
+    tx, cu = transactions, customers
+    if account:
+        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(columns={"customer_id": "account_id"})
+        cu = None if customers is None else customers.rename(columns={"customer_id": "account_id"})
+    table = build_customer_table(
+        tx,
+        cu,
+        reference_date=config.reference_date,
+        monetary=opts.monetary,
+        level="account" if account else "customer",
+        max_categories=opts.max_categories,
+    )
+    table.index.name = "customer_id"
+    return table
