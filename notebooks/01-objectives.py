@@ -78,7 +78,7 @@ objectives.catalogue()
 
 # %%
 feasible = objectives.feasibility(ctx.config)
-objectives.plot_feasibility(ctx.config)
+objectives.plot_feasibility(ctx.config);
 
 # %% [markdown]
 # Green cells are data you have, red cells data you lack; rows marked `*` are in the

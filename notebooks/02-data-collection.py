@@ -61,7 +61,7 @@ tx.head(show_rows)
 
 # %%
 profile = quality.column_profile(tx)
-quality.plot_missingness(profile)
+quality.plot_missingness(profile);
 
 # %%
 profile.style.format({"missing_share": "{:.1%}", "missing": "{:,}", "distinct": "{:,}"})
@@ -78,7 +78,7 @@ profile.style.format({"missing_share": "{:.1%}", "missing": "{:,}", "distinct": 
 
 # %%
 cleaned = cleaning.clean_transactions(tx, ctx.config.cleaning, now=ctx.config.reference_date)
-cleaning.plot_row_loss(cleaned)
+cleaning.plot_row_loss(cleaned);
 
 # %%
 cleaned.row_loss.style.format({"share_of_rows_read": "{:.2%}", "rows_removed": "{:,}", "rows_left": "{:,}",
@@ -119,7 +119,7 @@ quality.numeric_summary(cleaned.data, ["quantity", "unit_price", "amount"])
 # %%
 coverage = quality.date_coverage(cleaned.data)
 span = quality.coverage_summary(cleaned.data)
-quality.plot_coverage(coverage)
+quality.plot_coverage(coverage);
 
 # %%
 Markdown(f"Transactions run from **{span['first'][:10]}** to **{span['last'][:10]}** ({span['days']:,} days).")

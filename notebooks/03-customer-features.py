@@ -29,7 +29,7 @@ run_id = ""
 report_root = ""
 
 # %%
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 
 from seglab import features, lifecycle, rfm, value
 from seglab.context import RunContext

@@ -96,7 +96,7 @@ adequacy.per_item.sort_values("kmo")
 
 # %%
 suggestion = factors.suggest_n_factors(items, n_iter=settings.n_iter, random_state=ctx.config.random_state)
-factors.plot_scree(suggestion.parallel)
+factors.plot_scree(suggestion.parallel);
 
 # %% [markdown]
 # Read the scree plot from the left: factors whose observed eigenvalue (dots) lies above
@@ -123,7 +123,7 @@ model = factors.FactorModel(
     rotation=None if settings.rotation == "none" else settings.rotation, scores=settings.scores,
 ).fit(items)
 names = factors.name_factors(model, names=settings.names)
-factors.plot_loading_heatmap(model, threshold=settings.loading_threshold)
+factors.plot_loading_heatmap(model, threshold=settings.loading_threshold);
 
 # %%
 factors.loading_table(model, threshold=settings.loading_threshold).style.format(precision=2, na_rep="")
@@ -178,7 +178,7 @@ reliability
 # off the blocks would mean the factors overlap.
 
 # %%
-factors.plot_correlation_heatmap(model, threshold=settings.loading_threshold)
+factors.plot_correlation_heatmap(model, threshold=settings.loading_threshold);
 
 # %% [markdown]
 # ### Pitfall: factor scores are estimates

@@ -113,6 +113,8 @@ def test_reports_hide_code_and_load_nothing_from_the_network(finished_run):
         html = page.read_text()
         assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", html), page.name
         assert "ctx = RunContext.open" not in html, f"{page.name} shows code"
+        leaks = re.findall(r"&lt;(?:Axes|Figure|matplotlib)[^&]*&gt;|PosixPath\(|Text\(0\.", html)
+        assert not leaks, f"{page.name} shows Python reprs instead of results: {leaks[:3]}"
     nb02 = (run_dir / "02-data-collection.html").read_text()
     assert nb02.count("data:image/png;base64") >= 4  # figures are embedded
 

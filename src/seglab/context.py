@@ -67,11 +67,10 @@ class RunContext:
             return json.loads(self.paths.results.read_text(encoding="utf-8"))
         return {}
 
-    def record(self, key: str, value: Any) -> Any:
+    def record(self, key: str, value: Any) -> None:
         """Record a key figure in ``results.json`` (dotted key, e.g. ``data.rows_kept``)."""
         results = set_result(self.results(), key, value)
         write_json(self.paths.results, results)
-        return value
 
     def save(self, df: pd.DataFrame, name: str, stage: str = "interim") -> Path:
         """Write a hand-off table of this run (Parquet, atomic)."""
