@@ -179,3 +179,15 @@ def test_customer_table_and_coverage(tmp_path):
     dup = raw.assign(id=["1", "1", "4"])
     with pytest.raises(InputDataError, match="repeats 1 customer ids"):
         to_customers(dup, src)
+
+
+def test_every_descriptor_column_is_kept(tmp_path):
+    p = tmp_path / "customers.csv"
+    pd.DataFrame({"id": ["1", "2"], "age": [30, 40], "gender": ["f", "m"], "income": ["low", "high"],
+                  "region": ["N", "S"], "city": ["a", "b"]}).to_csv(p, index=False)
+    src = CustomersSource(path=str(p), columns={"customer_id": "id"},
+                          descriptors={"demographic": ["age", "gender", "income"], "geographic": ["region", "city"]})
+    raw, _ = read_source(src)
+    assert to_customers(raw, src).columns.tolist() == ["customer_id", "age", "gender", "income", "region", "city"]
+    with pytest.raises(InputDataError, match="`incme`.*did you mean `income`"):
+        to_customers(raw, src.model_copy(update={"descriptors": {"demographic": ["age", "incme"]}}))

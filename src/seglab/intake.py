@@ -313,8 +313,8 @@ def to_customers(raw: pd.DataFrame, src: CustomersSource, where: str = "the cust
     """Map a raw customer table: ``customer_id``, optional ``signup_date``, descriptor columns."""
     roles = {k: v for k, v in src.columns.model_dump().items() if v is not None}
     _require_columns(raw, roles, where, "data.customers.columns")
-    desc = {f"{kind} descriptor": c for kind, cols in src.descriptors.items() for c in cols}
-    _require_columns(raw, {k: v for k, v in desc.items()}, where, "data.customers.descriptors")
+    desc = {f"{kind} descriptor {c}": c for kind, cols in src.descriptors.items() for c in cols}
+    _require_columns(raw, desc, where, "data.customers.descriptors")
     out = pd.DataFrame({"customer_id": normalise_ids(raw[roles["customer_id"]])})
     if "signup_date" in roles:
         out["signup_date"] = parse_dates(raw[roles["signup_date"]], roles["signup_date"], "signup_date")
