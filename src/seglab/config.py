@@ -168,6 +168,7 @@ class Data(_Strict):
     customers: CustomersSource | None = None
     survey: SurveySource | None = None
     campaigns: CampaignsSource | None = None
+    truth: Truth | None = None
 
 
 class Window(_Strict):
@@ -207,6 +208,36 @@ class Features(_Strict):
     forward_horizon_days: int = Field(180, ge=7, le=3650)
 
 
+class Clustering(_Strict):
+    """Clustering: basis variables, algorithm, choice of k, stability (notebook 05)."""
+
+    basis: list[str] = Field(
+        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "share_*",
+                                 "!share_channel_*", "!share_device_*", "!share_other", "!share_missing"]
+    )
+    categorical: list[str] = Field(default_factory=list)
+    descriptors: list[str] = Field(default_factory=list)
+    method: Literal["kmeans", "gmm", "ward", "kprototypes", "hdbscan"] = "kmeans"
+    k: int | None = Field(None, ge=2, le=30)
+    k_min: int = Field(2, ge=2)
+    k_max: int = Field(10, ge=3, le=30)
+    skew: Literal["auto", "log1p", "yeo-johnson", "none"] = "auto"
+    winsorize: tuple[float, float] | None = (0.01, 0.99)
+    categorical_weight: float = Field(1.0, gt=0)
+    order_by: str = "monetary"
+    sample_size: int = Field(20_000, ge=500)
+    silhouette_sample: int = Field(10_000, ge=500)
+    n_bootstrap: int = Field(20, ge=2, le=500)
+    fit_sample_size: int | None = Field(200_000, ge=1_000)
+
+
+class Truth(Source):
+    """Planted segments of synthetic data, for teaching: compared with the result, never used to fit."""
+
+    id_column: str = "customer_id"
+    segment_column: str = "segment"
+
+
 class Factors(_Strict):
     """Factor analysis of survey items (notebook 04)."""
 
@@ -242,6 +273,7 @@ class Config(_Strict):
     cleaning: Cleaning = Field(default_factory=Cleaning)
     features: Features = Field(default_factory=Features)
     factors: Factors = Field(default_factory=Factors)
+    clustering: Clustering = Field(default_factory=Clustering)
     report: Report = Field(default_factory=Report)
 
     @field_validator("name")

@@ -94,3 +94,13 @@ class RunContext:
             return self.load("customers")["customer_id"]
         tx = self.load("transactions", producer="02-data-collection")
         return pd.Series(tx["customer_id"].unique(), name="customer_id")
+
+    def load_truth(self) -> pd.DataFrame | None:
+        """Planted segments of demo data (``data.truth``), or None. Never an input to fitting."""
+        src = self.config.data.truth
+        if src is None:
+            return None
+        from seglab.intake import normalise_ids, read_source
+
+        raw, _ = read_source(src, self.project.root)
+        return pd.DataFrame({"customer_id": normalise_ids(raw[src.id_column]), "segment": raw[src.segment_column]})

@@ -61,7 +61,7 @@ def ensure_demo(config: Config, project: ProjectPaths) -> Path | None:
         data = datasets.make_b2b(n_accounts=demo.n_customers, n_lines=demo.n_lines, random_state=demo.random_state)
     written = datasets.write_demo(data, folder, fmt="csv")
     expected = {"transactions": tx_path}
-    for name in ("customers", "survey", "campaigns"):
+    for name in ("customers", "survey", "campaigns", "truth"):
         src = getattr(config.data, name)
         if src is not None and src.path:
             expected[name] = project.resolve(src.path)
