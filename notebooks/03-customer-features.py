@@ -138,10 +138,11 @@ tiers["tier"].value_counts().to_frame("customers")
 
 # %% [markdown]
 # ## Forward value: what each customer may bring next
-# A simple, documented estimate for the next period: the customer's purchase rate
-# (shrunk towards the base's average for customers with little history) times the
-# chance they are still active times their average order value. It ranks customers
-# well; it ignores seasonality, so treat totals as rough.
+# Expected orders in the next period from a (modified) BG/NBD model, fitted on the whole
+# customer base: each customer buys at their own rate until they quietly drop out, so a
+# long silence from a once-regular buyer lowers their chance of still being active
+# (`p_alive`). Times the expected spend per order (the customer's average shrunk towards
+# the base's). It ranks customers well; it ignores seasonality, so treat totals as rough.
 
 # %%
 forward = value.forward_value(table, horizon_days=opts.forward_horizon_days)

@@ -93,6 +93,13 @@ def test_full_run_writes_reports_results_and_manifest(finished_run):
     feats = pd.read_parquet(root / "data" / "processed" / result.run_id / "customer_features.parquet")
     assert feats["customer_id"].is_unique and feats["lifecycle_stage"].notna().all()
     assert feats.loc[~feats["is_prospect"], "rfm_segment"].notna().all()
+    clus = results["clustering"]
+    assert clus["k"] >= 2 and clus["method"] in ("kmeans", "minibatch")
+    assert sum(clus["sizes"].values()) == results["features"]["customers"]  # everyone has exactly one segment
+    assert set(clus["stability"]) == {str(i) for i in range(1, clus["k"] + 1)}
+    assert -1 <= clus["silhouette"] <= 1 and 0 <= clus["ari_vs_truth"] <= 1
+    segs = pd.read_parquet(root / "data" / "processed" / result.run_id / "segments.parquet")
+    assert segs["customer_id"].is_unique and len(segs) == results["features"]["customers"]
     factors = results["factors"]
     assert factors["n_factors"] == 4  # the demo survey's planted factors
     assert 0.7 < factors["kmo"] < 1 and factors["bartlett_p"] < 1e-6

@@ -379,3 +379,15 @@ def test_plot_silhouette_and_projection_use_a_sample(blobs, no_show):
     assert "400 of 3,000" in ax.get_title()
     with pytest.raises(InputDataError, match="labels has 10 entries"):
         plot_projection(X, y[:10])
+
+
+def test_stability_of_given_labels_is_indexed_by_them():
+    X, y = make_blobs(n_samples=1500, centers=[(0, 0), (10, 0), (0, 10), (10, 10)], cluster_std=0.8, random_state=5)
+    own = y[::-1].copy()  # a labelling unrelated to any fit order
+    relabel = np.array([7, 3, 9, 1])[y]
+    res = bootstrap_stability(X, None, 4, n_bootstrap=5, random_state=0, labels=relabel)
+    assert list(res.table.index) == [1, 3, 7, 9]
+    assert res.table["size"].to_dict() == {v: int((relabel == v).sum()) for v in (1, 3, 7, 9)}
+    assert (res.table["mean_jaccard"] > 0.85).all()
+    with pytest.raises(ValueError, match="labels has 1499 entries"):
+        bootstrap_stability(X, None, 4, n_bootstrap=2, labels=own[:-1])

@@ -10,7 +10,19 @@ from scipy import stats
 
 from seglab.errors import ConfigError, InputDataError
 from seglab.features import build_customer_table
-from seglab.value import DEFAULT_TIERS, forward_value, pareto_summary, plot_pareto, value_tiers
+from seglab.value import (
+    DEFAULT_TIERS,
+    _bgnbd_loglik,
+    _bgnbd_predict,
+    _fit_bgnbd,
+    _fit_gamma_gamma,
+    _orders_if_alive,
+    _orders_if_alive_quad,
+    forward_value,
+    pareto_summary,
+    plot_pareto,
+    value_tiers,
+)
 
 # warnings raised inside ibis 12 about duckdb 2.0 and pandas 3 APIs, not by seglab
 pytestmark = [
@@ -124,9 +136,10 @@ def test_forward_value_predicts_the_next_period(lifetime):
     assert rho > 0.5
     assert pred.sum() == pytest.approx(act.sum(), rel=0.25)
     if lifetime is None:
-        assert fv.params["mu"] < 1e-4 and fv.values["p_alive"].min() > 0.95
+        assert fv.params["dropout_chance"] < 1e-3 and fv.values["p_alive"].min() > 0.95
     else:
-        assert 0.5 / lifetime < fv.params["mu"] < 2 / lifetime
+        # about 12 orders in a mean lifetime of a year at one order a month: ~1/13 per order
+        assert 0.03 < fv.params["dropout_chance"] < 0.2
         assert fv.values["p_alive"].min() < 0.5  # long-silent customers are probably gone
     assert (fv.values["expected_orders"] >= 0).all()
 
@@ -136,10 +149,154 @@ def test_forward_value_without_churn_and_errors(table):
     t.loc["P", ["recency_days", "tenure_days", "avg_order_value"]] = np.nan
     fv = forward_value(t, 90, churn=False)
     assert "P" not in fv.values.index
-    assert (fv.values["p_alive"] == 1).all() and fv.params["mu"] == 0
+    assert (fv.values["p_alive"] == 1).all() and fv.params["dropout_chance"] == 0
     # nobody came back: every customer gets the same small rate
     assert fv.values["rate_per_day"].nunique() == 1
     with pytest.raises(InputDataError, match="horizon_days"):
         forward_value(t, 0)
     with pytest.raises(InputDataError, match="lacks"):
         forward_value(table, 30)
+
+
+# --------------------------------------------------------------------------- BG/NBD reference
+TRUE = {"r": 0.25, "alpha": 4.0, "a": 0.8, "b": 2.5}  # weeks, close to CDNOW's published fit
+
+
+def simulate_bgnbd(
+    seed: int, n: int = 20_000, horizon: float = 39.0, offset: int = 0
+) -> tuple[np.ndarray, ...]:
+    """The BG/NBD generative process (``offset`` 1: the modified model).
+
+    Each customer is born with a first purchase at 0 and observed until ``T``
+    (uniform over 26-78 weeks); the same process runs on for ``horizon``
+    weeks to give the hold-out counts.
+    """
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(TRUE["r"], 1.0 / TRUE["alpha"], n)
+    p = rng.beta(TRUE["a"], TRUE["b"], n)
+    big_t = rng.uniform(26.0, 78.0, n)
+    x, t_x, hold = np.zeros(n), np.zeros(n), np.zeros(n)
+    now = np.zeros(n)
+    alive = rng.random(n) >= p if offset else np.ones(n, bool)
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        now[idx] += rng.exponential(1.0, idx.size) / lam[idx]
+        inside = now[idx] <= big_t[idx]
+        later = ~inside & (now[idx] <= big_t[idx] + horizon)
+        x[idx[inside]] += 1
+        t_x[idx[inside]] = now[idx[inside]]
+        hold[idx[later]] += 1
+        ended = now[idx] > big_t[idx] + horizon
+        alive[idx[ended]] = False
+        # a purchase (in either period) is followed by the dropout coin
+        bought = idx[~ended]
+        alive[bought] = rng.random(bought.size) >= p[bought]
+    return x, t_x, big_t, hold
+
+
+@pytest.mark.parametrize("offset", [0, 1], ids=["bgnbd", "mbgnbd"])
+def test_bgnbd_recovers_simulated_parameters_and_hold_out(offset):
+    x, t_x, big_t, hold = simulate_bgnbd(seed=5, offset=offset)
+    params, ll = _fit_bgnbd(x, t_x, big_t, offset=offset)
+    for got, (name, want) in zip(params, TRUE.items(), strict=True):
+        assert got == pytest.approx(want, rel=0.15), name
+    assert ll == pytest.approx(_bgnbd_loglik(params, x, t_x, big_t, offset=offset).sum())
+    p_alive, expected, _ = _bgnbd_predict(params, x, t_x, big_t, 39.0, offset=offset)
+    assert expected.sum() == pytest.approx(hold.sum(), rel=0.05)
+    # conditional expectations track the hold-out within groups of past frequency
+    for lo, hi in [(0, 0), (1, 2), (3, 6), (7, np.inf)]:
+        sel = (x >= lo) & (x <= hi)
+        assert expected[sel].sum() == pytest.approx(hold[sel].sum(), rel=0.12), (lo, hi)
+    if offset == 0:
+        assert (p_alive[x == 0] == 1).all()  # BG/NBD: no dropout before a repeat purchase
+    else:
+        assert p_alive[x == 0].max() < 1
+    # the same summary through the customer table, in days: alpha scales by 7, the rest not
+    table = pd.DataFrame(
+        {
+            "frequency": x + 1,
+            "tenure_days": big_t * 7,
+            "recency_days": (big_t - t_x) * 7,
+            "avg_order_value": 50.0,
+        }
+    )
+    model = "mbgnbd" if offset else "bgnbd"
+    fv = forward_value(table, horizon_days=39 * 7, model=model, n_starts=2)
+    days = [fv.params[k] for k in ("r", "alpha", "a", "b")]
+    assert days == pytest.approx(params * [1, 7, 1, 1], rel=1e-3)
+    assert fv.values["expected_orders"].to_numpy() == pytest.approx(expected, rel=1e-3)
+
+
+def test_closed_form_matches_numerical_integral():
+    x = np.arange(0.0, 60.0, 3.0)
+    for a in (0.05, 0.3, 0.8, 1.5, 3.0, 10.0):
+        for b in (0.1, 1.0, 2.5, 10.0, 100.0):
+            for t in (5.0, 39.0, 200.0):
+                closed = _orders_if_alive(0.5 + x, np.full_like(x, 20.0), a, b + x, t)
+                quad = _orders_if_alive_quad(0.5 + x, np.full_like(x, 20.0), a, b + x, t)
+                assert closed == pytest.approx(quad, rel=2e-4)
+    # near-degenerate dropout (a -> 0, b huge): the no-churn limit (r + x) t / (alpha + T)
+    e = _orders_if_alive(np.array([2.0]), np.array([100.0]), 3e-7, np.array([4e5]), 180.0)
+    assert e[0] == pytest.approx(3.6, rel=1e-4)
+
+
+def test_gamma_gamma_recovers_simulated_parameters():
+    rng = np.random.default_rng(2)
+    p, q, gamma = 6.0, 4.0, 15.0
+    n = rng.integers(2, 15, 8000)
+    nu = rng.gamma(q, 1.0 / gamma, n.size)
+    m = rng.gamma(p * n, 1.0 / (nu * n))  # the mean of n Gamma(p, nu) order values
+    fitted = _fit_gamma_gamma(n.astype(float), m)
+    assert fitted is not None
+    assert fitted == pytest.approx([p, q, gamma], rel=0.15)
+
+
+def test_one_order_customers_differ_between_bgnbd_and_modified(table):
+    t = table.assign(recency_days=10.0, tenure_days=200.0, avg_order_value=table["monetary"])
+    t.loc[::3, ["frequency", "recency_days"]] = [4, 150.0]  # some came back, then went quiet
+    t.loc["P", ["recency_days", "tenure_days", "avg_order_value"]] = np.nan
+    t.loc["P", "frequency"] = 0
+    bg = forward_value(t, 90, model="bgnbd")
+    mbg = forward_value(t, 90)
+    one = t.loc[bg.values.index, "frequency"] == 1
+    assert (bg.values.loc[one, "p_alive"] == 1).all()
+    assert (mbg.values.loc[one, "p_alive"] < 1).all()
+    assert (bg.values["forward_value"] >= 0).all() and (mbg.values["expected_orders"] >= 0).all()
+    with pytest.raises(ConfigError, match="model"):
+        forward_value(t, 90, model="pareto")
+
+
+def test_cdnow_published_fit_and_lifetimes():
+    """CDNOW sample (2,357 customers, weeks) shipped with ``lifetimes``: published values and fits."""
+    lifetimes = pytest.importorskip("lifetimes")
+    from lifetimes.datasets import load_cdnow_summary_data_with_monetary_value
+
+    d = load_cdnow_summary_data_with_monetary_value()
+    x, t_x, big_t = (d[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    # Fader, Hardie & Lee (2005): r=0.243, alpha=4.414, a=0.793, b=2.426, LL=-9582.4
+    published = [0.243, 4.414, 0.793, 2.426]
+    assert _bgnbd_loglik(published, x, t_x, big_t).sum() == pytest.approx(-9582.4, abs=0.1)
+    params, ll = _fit_bgnbd(x, t_x, big_t)
+    assert params == pytest.approx(published, abs=1e-3)
+    assert ll == pytest.approx(-9582.4, abs=0.1)
+    for offset, fitter in [(0, lifetimes.BetaGeoFitter), (1, lifetimes.ModifiedBetaGeoFitter)]:
+        ours, _ = _fit_bgnbd(x, t_x, big_t, offset=offset)
+        ref = fitter().fit(d["frequency"], d["recency"], d["T"])
+        assert ours == pytest.approx(ref.params_[["r", "alpha", "a", "b"]].to_numpy(), rel=1e-3)
+        p_alive, expected, _ = _bgnbd_predict(ours, x, t_x, big_t, 39.0, offset=offset)
+        want = ref.conditional_expected_number_of_purchases_up_to_time(
+            39.0, d["frequency"], d["recency"], d["T"]
+        )
+        assert expected == pytest.approx(np.asarray(want, dtype=float), rel=1e-3)
+        want = ref.conditional_probability_alive(d["frequency"], d["recency"], d["T"])
+        assert p_alive == pytest.approx(np.asarray(want, dtype=float), abs=1e-4)
+    # the paper's customer: 2 repeat purchases, t_x=30.43, T=38.86 -> 1.226 in the next 39 weeks
+    _, one, _ = _bgnbd_predict(
+        np.array(published), np.array([2.0]), np.array([30.43]), np.array([38.86]), 39.0
+    )
+    assert one[0] == pytest.approx(1.226, abs=1e-3)
+    # Gamma-Gamma on repeat customers (Fader, Hardie & Lee 2005b: p=6.25, q=3.74, gamma=15.44);
+    # their mean value excludes the first order, so n = repeat orders here
+    rep = d[d["frequency"] > 0]
+    gg = _fit_gamma_gamma(rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float))
+    assert gg == pytest.approx([6.25, 3.74, 15.44], abs=0.01)

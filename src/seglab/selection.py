@@ -375,6 +375,7 @@ def bootstrap_stability(
     n_bootstrap: int = 20,
     random_state: int | np.random.Generator | None = None,
     sample_size: int | None = None,
+    labels: ArrayLike | None = None,
 ) -> StabilityResult:
     """Per-segment stability under bootstrap resampling (Hennig 2007, ``fpc::clusterboot``).
 
@@ -410,12 +411,19 @@ def bootstrap_stability(
         Seeds the sample, the resamples and every model fit.
     sample_size : int, optional
         Base sample size; ``None`` uses every row.
+    labels : array-like of shape (n_samples,), optional
+        The segments to assess (e.g. the final model's ``labels_``). When given, they are
+        the base partition instead of a fresh fit, so the table is indexed by *these*
+        segment labels and reads directly against the report's segments.
 
     Returns
     -------
     StabilityResult
     """
     arr = _check_X(X)
+    given = None if labels is None else np.asarray(labels)
+    if given is not None and given.shape[0] != arr.shape[0]:
+        raise ValueError(f"labels has {given.shape[0]} entries for {arr.shape[0]} rows of X")
     if k < 2:
         raise ValueError(f"k must be at least 2 to assess stability, got {k}")
     if n_bootstrap < 1:
@@ -427,7 +435,11 @@ def bootstrap_stability(
     base = arr[idx]
     m = base.shape[0]
     with _single_thread():
-        _, labels = _fit_labels(make_model, k, _seed(rng), base)
+        base_seed = _seed(rng)
+        if given is None:
+            _, labels = _fit_labels(make_model, k, base_seed, base)
+        else:
+            labels = given[idx]
         uniq, code = _codes(labels)
         k0 = len(uniq)
         jac = np.empty((n_bootstrap, k0))
@@ -1398,3 +1410,13 @@ def plot_projection(
     ax.set_title(f"Segments on two principal components ({shown} shown)")
     ax.legend(title="segment", markerscale=3, fontsize="small")
     return ax
+
+
+def describe_sampling(sampled: dict[str, Any]) -> str:
+    """One sentence on what ran on samples (from a result's ``sampled``), for reports."""
+    parts = [
+        f"{v.get('used_for', k)} on {v['rows']:,} of {v['of']:,} customers"
+        for k, v in sampled.items()
+        if isinstance(v, dict) and v.get("sampled") and "of" in v
+    ]
+    return ("Run on random samples: " + "; ".join(parts) + ".") if parts else "Every step used all customers."
