@@ -117,6 +117,14 @@ Markdown(f"**{n_segments} segments.** "
          + " " + selection.describe_sampling(consensus.sampled))
 
 # %% [markdown]
+# ### A hierarchical view (on a sample)
+# Ward's hierarchical clustering of a sample of customers: long vertical lines before a
+# merge mean well-separated groups; the dashed line cuts the tree at the chosen number.
+
+# %%
+clustering.plot_dendrogram(X, n_clusters=n_segments, max_samples=2_000, random_state=seed);
+
+# %% [markdown]
 # ## The segments
 # The final model is fitted on everyone (or a large sample, then everyone assigned). Segments
 # are numbered by average value, so segment 1 is the most valuable on every rerun.
