@@ -222,6 +222,19 @@ def test_parquet_duckdb_table_and_relation_inputs(tx, tmp_path):
         build_customer_table(rel)
 
 
+def test_stepwise_duckdb_run_leaves_no_temporary_tables(tx, customers, tmp_path):
+    """The DuckDB path materialises its aggregates in steps and drops them afterwards."""
+    path = tmp_path / "tx.parquet"
+    tx.to_parquet(path)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE cleaned AS SELECT * FROM read_parquet('{path}')")
+    table = build_customer_table("cleaned", customers, connection=con)
+    # the stepwise run gives what the single expression gives on an Ibis table
+    assert_tables_equal(table, build_customer_table(ibis.memtable(tx), customers))
+    names = con.sql("SELECT table_name FROM duckdb_tables()").fetchall()
+    assert names == [("cleaned",)]
+
+
 def test_ibis_table_input_runs_on_its_backend(tx, customers):
     """An Ibis table (here in-memory, any backend in general) is aggregated where it lives."""
     assert_tables_equal(build_customer_table(ibis.memtable(tx)), build_customer_table(tx))

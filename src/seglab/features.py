@@ -16,6 +16,10 @@ families; (2) purchase lines grouped by (customer, order) give one narrow row
 per order, a ``LAG`` window over them the gaps, and a second grouping the
 order counts, dates and largest gap; (3) the two are joined on the customer.
 Keeping the windowed rows narrow is what keeps the build fast and small.
+On its own DuckDB connection, :func:`build_customer_table` runs the same
+expression in steps: the line aggregate and the orders of (2) become
+temporary tables first, so no two large hash tables (or the window's sort)
+hold memory at the same time.
 
 :func:`build_customer_table_pandas` is a plain pandas reference implementation
 of the same definitions; it exists so tests can prove the engine path right.
@@ -316,6 +320,12 @@ def customer_table_expr(
         One row per customer; column order as in the output of
         :func:`build_customer_table` (before dtype normalisation).
     """
+    lines, orders = _customer_aggregates(tx, spec)
+    return _assemble(lines, _order_summary(orders, spec.key), spec, customers)
+
+
+def _customer_aggregates(tx: ir.Table, spec: CustomerTableSpec) -> tuple[ir.Table, ir.Table]:
+    """Steps (1) and (2a) of the plan: lines by key, and purchase lines by (key, order)."""
     key = spec.key
     tx = tx.filter(*_line_filters(tx, spec))
     # one projection computes the return flag and the purchase value once per line
@@ -334,7 +344,6 @@ def customer_table_expr(
         "n_lines": tx.count(),
         "n_return_lines": tx.count(where=is_ret),
     }
-    share_cols: list[str] = []
     for prefix, col, values, has_other, has_missing in spec.families:
         c = tx[col]
         named = [v for v, _s in values]
@@ -345,15 +354,19 @@ def customer_table_expr(
             conds.append((prefix + "missing", c.isnull()))
         for out, cond in conds:
             aggs[out] = buy.sum(where=cond)
-            share_cols.append(out)
     if spec.count_contacts:
         aggs["n_buying_contacts"] = tx["contact_id"].nunique(where=~is_ret)
     lines = tx.group_by(key).aggregate(**aggs)
 
-    # 2. purchase orders, narrow on purpose (they go through a window): an order's
-    #    timestamp is its earliest purchase line; gap = days since the previous one
+    # 2a. purchase orders, narrow on purpose (they go through a window): an order's
+    #     timestamp is its earliest purchase line
     bought = tx.filter(~is_ret)
     orders = bought.group_by([key, "order_id"]).aggregate(ts=bought["timestamp"].min())
+    return lines, orders
+
+
+def _order_summary(orders: ir.Table, key: str) -> ir.Table:
+    """Step (2b) of the plan: gap = days since the previous order, then orders by key."""
     day = orders["ts"].date()
     win = ibis.window(group_by=orders[key], order_by=orders["ts"])
     orders = orders.mutate(gap=day.delta(day.lag().over(win), unit="day"))
@@ -363,6 +376,15 @@ def customer_table_expr(
         last_purchase=orders["ts"].max(),
         max_gap_days=orders["gap"].max().cast("float64"),
     )
+    return per_key
+
+
+def _assemble(
+    lines: ir.Table, per_key: ir.Table, spec: CustomerTableSpec, customers: ir.Table | None
+) -> ir.Table:
+    """Step (3) of the plan: join the two aggregates, derive the columns, add prospects."""
+    key = spec.key
+    share_cols = spec.share_columns()
     # every key with a line is kept (return-only customers have no purchase order)
     agg = lines.left_join(per_key, key).select(
         lines, *[per_key[c] for c in per_key.columns if c != key]
@@ -440,14 +462,23 @@ class _Session:
     raw: duckdb.DuckDBPyConnection
     own: bool
     views: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
     spill_dir: str | None = None
 
+    def materialize(self, expr: ir.Table, role: str) -> str:
+        """Run ``expr`` into a temporary table of the session; return the table name."""
+        name = f"seglab_{role}_{uuid.uuid4().hex[:10]}"
+        self.tables.append(name)
+        self.raw.execute(f'CREATE TEMP TABLE "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+        return name
+
     def close(self) -> None:
-        for name in self.views:
-            try:
-                self.raw.execute(f'DROP VIEW IF EXISTS "{name}"')
-            except duckdb.Error:  # pragma: no cover - best effort clean-up
-                pass
+        for kind, names in (("TABLE", self.tables), ("VIEW", self.views)):
+            for name in names:
+                try:
+                    self.raw.execute(f'DROP {kind} IF EXISTS "{name}"')
+                except duckdb.Error:  # pragma: no cover - best effort clean-up
+                    pass
         if self.own:
             self.raw.close()
         if self.spill_dir is not None:
@@ -525,16 +556,26 @@ def _discover_families(
     family_cols: Sequence[tuple[str, str]],
     max_categories: int,
 ) -> tuple[tuple[str, str, tuple[tuple[str, str], ...], bool, bool], ...]:
-    """Find each share family's values, largest purchase value first (one small query each)."""
-    families = []
+    """Find each share family's values, largest purchase value first.
+
+    One scan for every family: purchase value by combination of the family
+    columns (a small table), then each family's totals from it.
+    """
+    present = [(prefix, col) for prefix, col in family_cols if col in tx.columns]
+    if not present:
+        return ()
     t = tx.filter(*_line_filters(tx, spec))
     t = t.filter(~_is_return_expr(t, spec))
-    for prefix, col in family_cols:
-        if col not in tx.columns:
-            continue
-        g = t.group_by(col).aggregate(value=t["amount"].sum())
-        found = execute(g)
-        families.append(_family_entry(prefix, col, found[col], found["value"], max_categories))
+    cols = list(dict.fromkeys(col for _p, col in present))
+    found = execute(t.group_by(cols).aggregate(_value=t["amount"].sum()))
+    families = []
+    for prefix, col in present:
+        by = found.groupby(col, dropna=False, sort=False)["_value"].sum(min_count=1)
+        families.append(
+            _family_entry(
+                prefix, col, by.index.to_series(), by.reset_index(drop=True), max_categories
+            )
+        )
     return tuple(families)
 
 
@@ -723,7 +764,16 @@ def build_customer_table(
         if cust is not None:
             cust = _prepare_customers_expr(cust, key, spec, execute)
         extra = [c for c in cust.columns if c != key] if cust is not None else []
-        expr = customer_table_expr(tx, spec, cust)
+        if session is None:
+            expr = customer_table_expr(tx, spec, cust)
+        else:
+            # the same expression, run in steps: the line aggregate and the orders become
+            # temporary tables first, so that no two large hash tables (or the window's
+            # sort) are alive at once; measured faster and smaller than one statement
+            lines, orders = _customer_aggregates(tx, spec)
+            lines = con.table(session.materialize(lines, "lines"))
+            orders = con.table(session.materialize(orders, "orders"))
+            expr = _assemble(lines, _order_summary(orders, key), spec, cust)
         result = fetch(expr.order_by(expr[key]))
     finally:
         if session is not None:
@@ -995,7 +1045,9 @@ def build_customer_table_pandas(
     return _finalize(out, spec, extra=extra)
 
 
-def build_for_config(transactions: pd.DataFrame, customers: pd.DataFrame | None, config: Any) -> pd.DataFrame:
+def build_for_config(
+    transactions: pd.DataFrame, customers: pd.DataFrame | None, config: Any
+) -> pd.DataFrame:
     """The customer table as a run's config asks for it (reference date, monetary, B2B level).
 
     For a B2B brief with a ``contact_id`` role, the table is built per account (the
@@ -1018,7 +1070,9 @@ def build_for_config(transactions: pd.DataFrame, customers: pd.DataFrame | None,
     account = config.brief.business == "b2b" and "contact_id" in transactions.columns
     tx, cu = transactions, customers
     if account:
-        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(columns={"customer_id": "account_id"})
+        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(
+            columns={"customer_id": "account_id"}
+        )
         cu = None if customers is None else customers.rename(columns={"customer_id": "account_id"})
     table = build_customer_table(
         tx,
