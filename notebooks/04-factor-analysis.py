@@ -173,6 +173,14 @@ reliability = factors.reliability_table(model, items, threshold=settings.loading
 reliability
 
 # %% [markdown]
+# Alpha with each item left out: an item whose removal *raises* its scale's alpha
+# (`improves`) measures something else; reword it or drop it from the scale.
+
+# %%
+factors.alpha_if_deleted_table(model, items, threshold=settings.loading_threshold).style.format(
+    {"loading": "{:.2f}", "alpha": "{:.3f}", "alpha_if_deleted": "{:.3f}"})
+
+# %% [markdown]
 # ## Correlations ordered by factor
 # Blocks of strong correlation along the diagonal are the factors; strong correlations
 # off the blocks would mean the factors overlap.

@@ -652,3 +652,21 @@ def test_demo_survey_planted_factors_are_recovered(demo_survey):
     # reverse-keyed items, once recoded, load positively on their factor
     for item in planted["reverse_keyed"]:
         assert model.loadings_.loc[item, primary[item]] > 0.3
+
+
+
+def test_alpha_if_deleted_table_flags_a_foreign_item():
+    """A noise item forced onto a scale: dropping it must raise alpha, dropping a real item must not."""
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(800, 2))
+    cols = {f"a{i}": f[:, 0] + rng.normal(scale=0.6, size=800) for i in range(4)}
+    cols.update({f"b{i}": f[:, 1] + rng.normal(scale=0.6, size=800) for i in range(4)})
+    cols["a_noise"] = 0.45 * f[:, 0] + rng.normal(scale=1.5, size=800)
+    df = pd.DataFrame(cols)
+    model = F.FactorModel(n_factors=2, rotation="varimax").fit(df)
+    table = F.alpha_if_deleted_table(model, df, threshold=0.2)
+    factor = table.xs("a0", level="item").index[0]
+    block = table.loc[factor]
+    assert block.loc["a_noise", "improves"] and not block.loc[["a0", "a1", "a2", "a3"], "improves"].any()
+    # the full alpha equals cronbach_alpha of the same sign-aligned items, computed independently
+    assert block["alpha"].iloc[0] == pytest.approx(F.cronbach_alpha(df[list(block.index)]), abs=1e-12)

@@ -1669,6 +1669,41 @@ def mcdonald_omega(
     return float(common / (common + psi.sum()))
 
 
+def _factor_scales(model: FactorModel, items_df: pd.DataFrame, threshold: float):
+    """Per factor: its items (primary loading >= threshold), their loadings, sign-aligned answers."""
+    primary, salient = _primary(model, threshold)
+    for factor in model.loadings_.columns:
+        items = [i for i in model.loadings_.index if salient[i] and primary[i] == factor]
+        lam = model.loadings_.loc[items, factor]
+        yield factor, items, lam, items_df[items] * np.sign(lam).replace(0, 1).to_numpy()
+
+
+def alpha_if_deleted_table(model: FactorModel, items_df: pd.DataFrame, threshold: float = 0.3) -> pd.DataFrame:
+    """Alpha of each factor's scale with each of its items left out, beside the full alpha.
+
+    An item whose removal *raises* alpha (``improves`` True) weakens its scale: reword or drop it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by (factor, item): ``loading``, ``alpha`` (all items), ``alpha_if_deleted``, ``improves``.
+    """
+    check_is_fitted(model, "loadings_")
+    frames = []
+    for factor, items, lam, data in _factor_scales(model, items_df, threshold):
+        if len(items) < 3:
+            continue
+        full = cronbach_alpha(data)
+        dropped = alpha_if_deleted(data)
+        frames.append(pd.DataFrame({"factor": factor, "item": items, "loading": lam.to_numpy(), "alpha": full,
+                                    "alpha_if_deleted": dropped.reindex(items).to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=["loading", "alpha", "alpha_if_deleted", "improves"])
+    out = pd.concat(frames, ignore_index=True).set_index(["factor", "item"])
+    out["improves"] = out["alpha_if_deleted"] > out["alpha"]
+    return out
+
+
 def reliability_table(
     model: FactorModel, items_df: pd.DataFrame, threshold: float = 0.3
 ) -> pd.DataFrame:
@@ -1699,12 +1734,8 @@ def reliability_table(
     missing = [c for c in model.items_ if c not in items_df.columns]
     if missing:
         raise InputDataError(f"item column(s) {missing} of the model are missing from items_df")
-    primary, salient = _primary(model, threshold)
     rows = []
-    for factor in model.loadings_.columns:
-        items = [i for i in model.loadings_.index if salient[i] and primary[i] == factor]
-        lam = model.loadings_.loc[items, factor]
-        data = items_df[items] * np.sign(lam).replace(0, 1).to_numpy()
+    for factor, items, lam, data in _factor_scales(model, items_df, threshold):
         rows.append(
             {
                 "factor": factor,
