@@ -1,0 +1,287 @@
+"""Tests of seglab.evaluation: bootstrap CIs, lift, KPIs, uplift, rules, likelihood, scorecard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from seglab import evaluation as ev
+from seglab.datasets import make_retail
+from seglab.features import build_customer_table
+
+CUTOFF_TRAIN = "2024-07-01"
+CUTOFF_EVAL = "2025-01-01"
+HORIZON = 181
+RFM = ["recency_days", "frequency", "monetary", "avg_order_value"]
+
+
+# ----------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def demo():
+    """Planted demo, cleaned with pandas, with customer tables and outcomes at two cutoffs."""
+    d = make_retail(n_customers=6000, n_lines=120_000, random_state=2)
+    tx = d.transactions.dropna(subset=["customer_id"])
+    tx = tx[(tx["quantity"] > 0) & (tx["unit_price"] > 0)].drop_duplicates()
+    tx = tx.assign(amount=tx["quantity"] * tx["unit_price"], is_return=False)
+    seg = d.truth.set_index("customer_id")["segment"]
+    out = {"d": d, "tx": tx, "seg": seg}
+    for name, cutoff in (("train", CUTOFF_TRAIN), ("eval", CUTOFF_EVAL)):
+        hist, fut = ev.time_split(tx, cutoff, HORIZON)
+        table = build_customer_table(hist, d.customers, reference_date=cutoff)
+        out[name] = (table, ev.next_period_outcomes(seg, fut, table))
+    return out
+
+
+# ----------------------------------------------------------------------------- bootstrap_ci
+def test_bootstrap_mean_matches_normal_theory():
+    rng = np.random.default_rng(0)
+    values = np.r_[rng.normal(10, 2, 4000), rng.exponential(3, 4000)]
+    groups = np.repeat(["a", "b"], 4000)
+    ci = ev.bootstrap_ci(values, groups, "mean", n_boot=1000, random_state=1)
+    for g in ("a", "b"):
+        x = values[groups == g]
+        half = stats.norm.ppf(0.975) * x.std(ddof=1) / np.sqrt(len(x))
+        assert ci.loc[g, "estimate"] == pytest.approx(x.mean())
+        assert ci.loc[g, "low"] == pytest.approx(x.mean() - half, abs=0.15 * half)
+        assert ci.loc[g, "high"] == pytest.approx(x.mean() + half, abs=0.15 * half)
+    assert (ci["n"] == 4000).all()
+
+
+def test_bootstrap_share_matches_binomial_theory():
+    rng = np.random.default_rng(3)
+    groups = rng.choice(["x", "y", "z"], size=5000, p=[0.2, 0.3, 0.5])
+    ci = ev.bootstrap_ci(None, groups, "share", n_boot=1000, random_state=4)
+    p = ci["estimate"]
+    half = stats.norm.ppf(0.975) * np.sqrt(p * (1 - p) / 5000)
+    np.testing.assert_allclose(ci["high"] - ci["low"], 2 * half, rtol=0.15)
+    assert p.sum() == pytest.approx(1.0)
+
+
+def test_bootstrap_sum_share_and_determinism():
+    rng = np.random.default_rng(5)
+    values = rng.gamma(2, 50, 3000)
+    groups = rng.integers(0, 4, 3000)
+    a = ev.bootstrap_ci(values, groups, "sum_share", n_boot=300, random_state=7)
+    b = ev.bootstrap_ci(values, groups, "sum_share", n_boot=300, random_state=7)
+    c = ev.bootstrap_ci(values, groups, "sum_share", n_boot=300, random_state=8)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["low"].equals(c["low"])
+    expected = pd.Series(values).groupby(groups).sum() / values.sum()
+    np.testing.assert_allclose(a["estimate"], expected)
+    assert ((a["low"] < a["estimate"]) & (a["estimate"] < a["high"])).all()
+
+
+def test_bootstrap_rejects_bad_input():
+    with pytest.raises(ValueError, match="stat"):
+        ev.bootstrap_ci([1.0], ["a"], "median")
+    with pytest.raises(ValueError, match="differ in length"):
+        ev.bootstrap_ci([1.0, 2.0], ["a"])
+
+
+# ----------------------------------------------------------------------------- outcomes & lift
+def test_time_split_bounds():
+    tx = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(
+                ["2024-12-31 23:59", "2025-01-01 00:00", "2025-01-10 23:00", "2025-01-11 00:00"]
+            )
+        }
+    )
+    hist, fut = ev.time_split(tx, "2025-01-01", 10)
+    assert len(hist) == 1 and len(fut) == 2
+
+
+def test_next_period_outcomes_counts_returns_in_revenue_only():
+    seg = pd.Series({"a": 1, "b": 2, "c": 1})
+    fut = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "amount": [10.0, -4.0, -5.0],
+            "is_return": [False, True, True],
+        }
+    )
+    out = ev.next_period_outcomes(seg, fut)
+    assert out["bought_next"].tolist() == [True, False, False]
+    assert out["revenue_next"].tolist() == [6.0, -5.0, 0.0]
+
+
+def test_vip_lift_above_one_with_ci(demo):
+    _, outcomes = demo["eval"]
+    lift = ev.segment_lift(outcomes, n_boot=300, random_state=0)
+    vip = lift.loc["VIP loyalists"]
+    assert vip["lift"] > 1 and vip["lift_low"] > 1 and vip["ci_excludes_1"]
+    assert lift.loc["Lapsed one-timers", "lift"] < 1
+    assert lift["base_rate"].iloc[0] == pytest.approx(outcomes["bought_next"].mean())
+
+
+def test_lift_ci_includes_one_when_segments_are_random():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"segment": rng.integers(0, 3, 3000), "bought_next": rng.random(3000) < 0.4})
+    lift = ev.segment_lift(df, n_boot=300, random_state=0)
+    assert not lift["ci_excludes_1"].any()
+
+
+# ----------------------------------------------------------------------------- KPIs, separation
+def test_kpi_table_on_demo(demo):
+    table, outcomes = demo["eval"]
+    t = table.assign(segment=demo["seg"].reindex(table.index))
+    kpis = ev.kpi_table(
+        t, outcomes=outcomes, campaigns=demo["d"].campaigns, n_boot=200, random_state=0
+    )
+    assert set(kpis["kpi"]) == {
+        "customer_share",
+        "revenue_share",
+        "avg_order_value",
+        "churn_rate",
+        "response_rate",
+    }
+    assert (
+        (kpis["low"] <= kpis["estimate"] + 1e-12) & (kpis["estimate"] <= kpis["high"] + 1e-12)
+    ).all()
+    wide = kpis.pivot(index="segment", columns="kpi", values="estimate")
+    assert wide["revenue_share"].sum() == pytest.approx(1.0)
+    assert wide["revenue_share"].idxmax() == "VIP loyalists"
+    assert wide.loc["VIP loyalists", "churn_rate"] < wide.loc["Lapsed one-timers", "churn_rate"]
+
+
+def test_separation_planted_beats_random(demo):
+    table, outcomes = demo["eval"]
+    data = outcomes.assign(random=np.random.default_rng(0).integers(0, 6, len(outcomes)))
+    sep = ev.separation(data, "revenue_next", by=["segment", "random"])
+    assert sep.loc["segment", "eta_squared"] > 0.2
+    assert sep.loc["segment", "eta_squared"] > 10 * sep.loc["random", "eta_squared"]
+    assert sep.index[0] == "segment"
+
+
+def test_eta_squared_known_value():
+    data = pd.DataFrame(
+        {"y": [1.0, 1.0, 3.0, 3.0], "g": ["a", "a", "b", "b"], "h": ["a", "b", "a", "b"]}
+    )
+    sep = ev.separation(data, "y", by=["g", "h"])
+    assert sep.loc["g", "eta_squared"] == pytest.approx(1.0)
+    assert sep.loc["h", "eta_squared"] == pytest.approx(0.0)
+
+
+# ----------------------------------------------------------------------------- uplift
+def test_campaign_uplift_on_demo(demo):
+    up = ev.campaign_uplift(demo["d"].campaigns, demo["seg"], n_boot=500, random_state=0)
+    assert set(up.index) == set(demo["seg"].unique())
+    assert ((up["uplift_low"] <= up["uplift"]) & (up["uplift"] <= up["uplift_high"])).all()
+    # planted: bargain hunters respond most to treatment (+10 points), big spenders barely (+1)
+    assert up.loc["Bargain hunters", "ci_excludes_0"]
+    assert up.loc["Bargain hunters", "uplift"] > up.loc["Occasional big spenders", "uplift"]
+    again = ev.campaign_uplift(demo["d"].campaigns, demo["seg"], n_boot=500, random_state=0)
+    pd.testing.assert_frame_equal(up, again)
+
+
+# ----------------------------------------------------------------------------- surrogate rules
+def test_surrogate_rules_on_rfm(demo):
+    table, _ = demo["eval"]
+    labels = demo["seg"].reindex(table.index)
+    rules, fidelity = ev.surrogate_rules(table[RFM], labels, max_depth=3, random_state=0)
+    assert fidelity > 0.7
+    flat = [r for rs in rules.values() for r in rs]
+    assert 1 <= len(flat) <= 8
+    assert all(r.startswith("if ") and "% of such customers" in r for r in flat)
+
+
+def test_surrogate_rules_categorical_readable():
+    rng = np.random.default_rng(0)
+    region = rng.choice(["North", "South"], 500)
+    X = pd.DataFrame({"region": region, "spend": rng.normal(0, 1, 500)})
+    rules, fidelity = ev.surrogate_rules(X, np.where(region == "North", "A", "B"), max_depth=1)
+    assert fidelity == 1.0
+    text = " ".join(rules["A"] + rules["B"])
+    assert "region is North" in text or "region is not North" in text or "region is South" in text
+
+
+# ----------------------------------------------------------------------------- likelihood to buy
+def test_likelihood_out_of_time(demo):
+    table1, outcomes1 = demo["train"]
+    table2, outcomes2 = demo["eval"]
+    feats = RFM + ["tenure_days", "mean_interpurchase_days"]
+    model = ev.likelihood_to_buy(table1, outcomes1, feats, random_state=0)
+    res = ev.evaluate_out_of_time(model, table2, outcomes2)
+    assert res.auc > 0.7
+    assert len(res.calibration) == 10
+    assert res.rank_correlation > 0.8
+    ax = ev.plot_calibration(res.calibration)
+    assert ax.get_xlabel().startswith("mean predicted")
+
+
+def test_likelihood_auc_near_half_on_noise():
+    rng = np.random.default_rng(0)
+    ids = [f"c{i}" for i in range(2000)]
+    t1 = pd.DataFrame({"customer_id": ids, "x": rng.normal(size=2000)})
+    o1 = pd.DataFrame({"customer_id": ids, "bought_next": rng.random(2000) < 0.5})
+    t2 = t1.assign(x=rng.normal(size=2000))
+    o2 = o1.assign(bought_next=rng.random(2000) < 0.5)
+    model = ev.likelihood_to_buy(t1, o1, ["x"], random_state=0)
+    assert abs(ev.evaluate_out_of_time(model, t2, o2).auc - 0.5) < 0.06
+
+
+def test_likelihood_requires_outcome_for_every_customer():
+    t = pd.DataFrame({"customer_id": ["a", "b"], "x": [1.0, 2.0]})
+    o = pd.DataFrame({"customer_id": ["a"], "bought_next": [True]})
+    with pytest.raises(ValueError, match="no `bought_next`"):
+        ev.likelihood_to_buy(t, o, ["x"])
+
+
+# ----------------------------------------------------------------------------- scorecard
+GOOD = {
+    "basis_available": 1.0,
+    "assigned_share": 0.97,
+    "min_segment_share": 0.06,
+    "min_share": 0.05,
+    "silhouette": 0.3,
+    "max_eta2": 0.2,
+    "min_jaccard": 0.75,
+    "reachable_share": 0.9,
+    "rule_fidelity": 0.8,
+}
+
+
+def test_scorecard_all_pass_at_thresholds():
+    card = ev.scorecard(GOOD)
+    assert list(card.index) == [
+        "measurable",
+        "substantial",
+        "distinct",
+        "stable",
+        "reachable",
+        "actionable",
+    ]
+    assert (card["status"] == "pass").all()
+    assert "0.75" in card.loc["stable", "figure"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "criterion", "status"),
+    [
+        ("min_jaccard", 0.7499, "stable", "warn"),
+        ("min_jaccard", 0.60, "stable", "warn"),
+        ("min_jaccard", 0.5999, "stable", "fail"),
+        ("rule_fidelity", 0.79, "actionable", "warn"),
+        ("rule_fidelity", 0.5, "actionable", "fail"),
+        ("min_segment_share", 0.03, "substantial", "warn"),
+        ("min_segment_share", 0.02, "substantial", "fail"),
+        ("basis_available", 0.9, "measurable", "fail"),
+        ("assigned_share", 0.85, "measurable", "warn"),
+        ("reachable_share", 0.3, "reachable", "fail"),
+        ("silhouette", 0.05, "distinct", "fail"),
+        ("silhouette", 0.15, "distinct", "warn"),
+    ],
+)
+def test_scorecard_statuses(key, value, criterion, status):
+    card = ev.scorecard({**GOOD, key: value})
+    assert card.loc[criterion, "status"] == status
+
+
+def test_scorecard_distinct_takes_better_grade_and_flags_missing():
+    card = ev.scorecard({**GOOD, "silhouette": 0.05, "max_eta2": 0.6})
+    assert card.loc["distinct", "status"] == "pass"
+    card = ev.scorecard({k: v for k, v in GOOD.items() if k != "rule_fidelity"})
+    assert card.loc["actionable", "status"] == "warn"
+    assert "not supplied" in card.loc["actionable", "figure"]
