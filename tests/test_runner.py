@@ -100,6 +100,15 @@ def test_full_run_writes_reports_results_and_manifest(finished_run):
     assert -1 <= clus["silhouette"] <= 1 and 0 <= clus["ari_vs_truth"] <= 1
     segs = pd.read_parquet(root / "data" / "processed" / result.run_id / "segments.parquet")
     assert segs["customer_id"].is_unique and len(segs) == results["features"]["customers"]
+    names = results["profiling"]["names"]
+    assert set(names) == {str(i) for i in range(0, clus["k"] + 1)} and len(set(names.values())) == len(names)
+    ev = results["evaluation"]
+    assert set(ev["scorecard"]) == {"measurable", "substantial", "distinct", "stable", "reachable", "actionable"}
+    assert set(ev["scorecard"].values()) <= {"pass", "warn", "fail"}
+    assert 0.6 < results["scoring"]["auc"] <= 1 and max(ev["time_split_lift"].values()) > 1
+    exported = pd.read_parquet(result.report_dir / "exports" / "segment_assignments.parquet")
+    assert exported["customer_id"].is_unique and len(exported) == results["features"]["customers"]
+    assert set(exported.columns) >= {"segment_id", "segment", "rfm_segment", "lifecycle_stage", "value_tier", "likelihood"}
     factors = results["factors"]
     assert factors["n_factors"] == 4  # the demo survey's planted factors
     assert 0.7 < factors["kmo"] < 1 and factors["bartlett_p"] < 1e-6

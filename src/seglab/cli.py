@@ -96,6 +96,37 @@ def validate(
 
 
 @app.command()
+def score(
+    model: Annotated[Path, typer.Option("--model", "-m", help="Saved model (segmentation_model.joblib of a run).")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Customer table to score (CSV or Parquet) with the basis columns.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output file (.csv or .parquet); default <data>-segments.csv.")] = None,
+    id_column: Annotated[str, typer.Option(help="Customer id column, copied to the output.")] = "customer_id",
+) -> None:
+    """Assign customers to the segments of a saved model."""
+    import pandas as pd
+
+    from seglab.io import write_frame
+    from seglab.scoring import load_model
+
+    try:
+        fitted = load_model(model)
+        if not data.is_file():
+            raise SeglabError(f"data file {data} not found")
+        table = pd.read_parquet(data) if data.suffix == ".parquet" else pd.read_csv(data)
+        labels = fitted.predict(table)
+    except (SeglabError, ValueError) as exc:
+        _fail(exc, 2)
+    result = pd.DataFrame({"segment_id": labels.to_numpy()})
+    if id_column in table:
+        result.insert(0, id_column, table[id_column].to_numpy())
+    if fitted.names:
+        result["segment"] = result["segment_id"].map(fitted.names)
+    target = out or data.with_name(f"{data.stem}-segments.csv")
+    write_frame(result, target)
+    console.print(f"scored {len(result):,} customers -> {target}", highlight=False)
+
+
+@app.command()
 def notebooks() -> None:
     """List the notebooks of the pipeline and the parameters each one takes."""
     from seglab.paths import ProjectPaths, project_root

@@ -231,6 +231,29 @@ class Clustering(_Strict):
     fit_sample_size: int | None = Field(200_000, ge=1_000)
 
 
+class Profiling(_Strict):
+    """Segment profiles, names and personas (notebook 06)."""
+
+    names: dict[int, str] = Field(default_factory=dict)
+    top_n: int = Field(5, ge=1, le=30)
+
+
+class Evaluation(_Strict):
+    """Evaluation against the brief, likelihood to buy, exports (notebook 07)."""
+
+    horizon_days: int = Field(181, ge=14, le=730)
+    n_boot: int = Field(300, ge=50, le=5000)
+    likelihood_features: list[str] = Field(
+        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
+                                 "mean_interpurchase_days"]
+    )
+    rule_depth: int = Field(3, ge=1, le=6)
+    rule_features: list[str] = Field(
+        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "share_*",
+                                 "!share_channel_*", "!share_other", "!share_missing"]
+    )
+
+
 class Truth(Source):
     """Planted segments of synthetic data, for teaching: compared with the result, never used to fit."""
 
@@ -274,6 +297,8 @@ class Config(_Strict):
     features: Features = Field(default_factory=Features)
     factors: Factors = Field(default_factory=Factors)
     clustering: Clustering = Field(default_factory=Clustering)
+    profiling: Profiling = Field(default_factory=Profiling)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
     report: Report = Field(default_factory=Report)
 
     @field_validator("name")

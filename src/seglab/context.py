@@ -104,3 +104,11 @@ class RunContext:
 
         raw, _ = read_source(src, self.project.root)
         return pd.DataFrame({"customer_id": normalise_ids(raw[src.id_column]), "segment": raw[src.segment_column]})
+
+    def segment_names(self, segments: pd.DataFrame) -> pd.DataFrame:
+        """Segment id, name and suggested action: from notebook 06 when it ran, else generic names."""
+        path = self.paths.processed / "segment_names.parquet"
+        if path.is_file():
+            return pd.read_parquet(path)
+        named = segments.drop_duplicates("segment_id")[["segment_id", "segment"]].sort_values("segment_id")
+        return named.assign(action="review this segment with the team (run 06-profiling for a suggestion)")

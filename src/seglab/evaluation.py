@@ -972,3 +972,32 @@ def scorecard(
 
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["status", "figure", "rule"])
     return out.rename_axis("criterion")
+
+
+def plot_lift(lift: pd.DataFrame, ax: Any = None) -> Any:
+    """Lift per segment with its confidence interval (from :func:`segment_lift`); 1 = base rate."""
+    import matplotlib.pyplot as plt
+
+    ax = ax or plt.subplots(figsize=(7, 0.5 * len(lift) + 1.2))[1]
+    names = [str(i) for i in lift.index]
+    y = np.arange(len(lift))
+    lo = lift["lift"] - lift["lift_low"]
+    hi = lift["lift_high"] - lift["lift"]
+    colors = ["#1b7a3d" if x else "#8da0cb" for x in lift["ci_excludes_1"]]
+    ax.barh(y, lift["lift"], xerr=[lo, hi], color=colors, capsize=3)
+    ax.axvline(1, color="k", ls="--", lw=1)
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("lift over the base rate (95% interval)")
+    ax.set_title("Who buys again in the next period")
+    return ax
+
+
+def kpi_wide(kpis: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The long KPI table of :func:`kpi_table` as segments x KPIs, each cell ``estimate (low-high)``."""
+    cell = kpis.apply(
+        lambda r: f"{r['estimate']:.{digits}g} ({r['low']:.{digits}g}-{r['high']:.{digits}g})", axis=1
+    )
+    wide = kpis.assign(cell=cell).pivot_table(index="segment", columns="kpi", values="cell", aggfunc="first", observed=True)
+    wide.columns.name = None
+    return wide.fillna("")

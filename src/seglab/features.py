@@ -1046,7 +1046,10 @@ def build_customer_table_pandas(
 
 
 def build_for_config(
-    transactions: pd.DataFrame, customers: pd.DataFrame | None, config: Any
+    transactions: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    config: Any,
+    reference_date: Any = None,
 ) -> pd.DataFrame:
     """The customer table as a run's config asks for it (reference date, monetary, B2B level).
 
@@ -1061,6 +1064,8 @@ def build_for_config(
     customers : pandas.DataFrame or None
         The customer (account) table, when configured.
     config : seglab.config.Config
+    reference_date : date-like, optional
+        Overrides the config's reference date (e.g. a cutoff for time-split validation).
 
     Returns
     -------
@@ -1077,7 +1082,7 @@ def build_for_config(
     table = build_customer_table(
         tx,
         cu,
-        reference_date=config.reference_date,
+        reference_date=reference_date if reference_date is not None else config.reference_date,
         monetary=opts.monetary,
         level="account" if account else "customer",
         max_categories=opts.max_categories,

@@ -408,3 +408,34 @@ def load_survey(config, project) -> tuple[pd.DataFrame, SourceInfo]:
     out = pd.DataFrame({i: parse_numbers(raw[i], i, "survey item", src.decimal) for i in items})
     out.index = pd.Index(ids, name="customer_id")
     return out[ids.notna().to_numpy()], info
+
+
+def _parse_bool(s: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(bool)
+    text = s.astype("string").str.strip().str.lower()
+    mapping = {"true": True, "1": True, "yes": True, "y": True, "t": True,
+               "false": False, "0": False, "no": False, "n": False, "f": False}
+    out = text.map(mapping)
+    bad = text.notna() & out.isna()
+    if bad.any() or text.isna().any():
+        raise InputDataError(
+            f"column `{column}` has {int(bad.sum() + text.isna().sum()):,} values that are not yes/no, "
+            f"e.g. {_examples(text[bad | text.isna()].fillna('<empty>'))}. Fix: use true/false or 1/0"
+        )
+    return out.astype(bool)
+
+
+def load_campaigns(config, project) -> pd.DataFrame | None:
+    """The configured campaign table: ``customer_id``, ``treated``, ``responded`` (+ other columns)."""
+    src = config.data.campaigns
+    if src is None:
+        return None
+    raw, info = read_source(src, project.root)
+    _require_columns(raw, {"customer id": src.id_column, "treated": src.treated, "responded": src.responded},
+                     info.location, "data.campaigns")
+    out = raw.drop(columns=[src.id_column, src.treated, src.responded])
+    out.insert(0, "customer_id", normalise_ids(raw[src.id_column]))
+    out["treated"] = _parse_bool(raw[src.treated], src.treated)
+    out["responded"] = _parse_bool(raw[src.responded], src.responded)
+    return out

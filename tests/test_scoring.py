@@ -1,0 +1,61 @@
+"""Saved segmentation model: scoring the training data reproduces the labels; bad inputs fail clearly."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from seglab.cli import app
+from seglab.clustering import Segmenter
+from seglab.errors import InputDataError
+from seglab.preprocessing import BasisPreprocessor
+from seglab.scoring import SegmentationModel, load_model, save_model
+
+BASIS = ["recency_days", "frequency", "monetary"]
+
+
+@pytest.fixture
+def trained(tmp_path):
+    rng = np.random.default_rng(0)
+    centres = np.array([[10, 12, 2000], [200, 2, 150], [60, 5, 500]])
+    rows = np.concatenate([c * rng.lognormal(0, 0.25, size=(300, 3)) for c in centres])
+    table = pd.DataFrame(rows, columns=BASIS).assign(customer_id=[f"C{i:04d}" for i in range(900)])
+    prep = BasisPreprocessor(numeric=BASIS, skew="log1p")
+    seg = Segmenter(n_clusters=3, random_state=1).fit(prep.fit_transform(table), order_by=table["monetary"].to_numpy())
+    model = SegmentationModel(prep, seg, BASIS, names={1: "Big", 2: "Mid", 3: "Small"})
+    path = save_model(model, tmp_path / "model.joblib", training=table)
+    return table, seg, path
+
+
+def test_scoring_the_training_data_reproduces_the_labels(trained):
+    table, seg, path = trained
+    model = load_model(path)
+    np.testing.assert_array_equal(model.predict(table).to_numpy(), seg.labels_ + 1)
+    assert model.meta["training_rows"] == 900 and len(model.meta["training_hash"]) == 16
+
+
+def test_missing_and_mistyped_columns_fail_clearly(trained):
+    table, _, path = trained
+    model = load_model(path)
+    with pytest.raises(InputDataError, match="lacks 1 basis column.*monetary"):
+        model.predict(table.drop(columns="monetary"))
+    bad = table.astype({"frequency": "object"})
+    bad.loc[3, "frequency"] = "twelve"
+    with pytest.raises((InputDataError, ValueError), match="frequency"):
+        model.predict(bad)
+    with pytest.raises(InputDataError, match="not found"):
+        load_model(path.with_name("nope.joblib"))
+
+
+def test_score_command(trained, tmp_path):
+    table, seg, path = trained
+    data = tmp_path / "new.csv"
+    table.to_csv(data, index=False)
+    out = CliRunner().invoke(app, ["score", "--model", str(path), "--data", str(data)])
+    assert out.exit_code == 0, out.output
+    scored = pd.read_csv(tmp_path / "new-segments.csv")
+    assert scored["segment_id"].tolist() == (seg.labels_ + 1).tolist()
+    assert scored["segment"].iloc[0] in {"Big", "Mid", "Small"} and scored["customer_id"].iloc[0] == "C0000"
+    table.drop(columns="frequency").to_csv(data, index=False)
+    out = CliRunner().invoke(app, ["score", "--model", str(path), "--data", str(data)])
+    assert out.exit_code == 2 and "frequency" in out.output
