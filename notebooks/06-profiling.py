@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from seglab import basis, profiling
+from seglab import basis, profiling, scoring
 from seglab.context import RunContext
 
 ctx = RunContext.open(config, run_id, report_root)
@@ -88,8 +88,13 @@ profiling.plot_snake(profile, basis_vars);
 
 # %%
 names = profiling.draft_names(profile, overrides=opts.names)
-highlights = profiling.segment_highlights(profile, top_n=opts.top_n)
 pd.Series(names, name="name").rename_axis("segment_id").to_frame()
+
+# %% [markdown]
+# What each segment does differently from the average customer, in plain words:
+
+# %%
+profiling.segment_highlights(profile, top_n=opts.top_n)
 
 # %%
 cards = profiling.persona_cards(profile, names, factor_names=factor_names, objective=ctx.config.brief.objective)
@@ -115,6 +120,7 @@ fig.tight_layout()
 named = pd.DataFrame({"segment_id": list(names), "segment": list(names.values()),
                       "action": [cards[s]["action"] for s in names]})
 ctx.save(named, "segment_names", stage="processed")
+scoring.name_model(ctx.paths.processed / "segmentation_model.joblib", names)
 ctx.record("profiling.names", {str(k): v for k, v in names.items()})
-ctx.record("profiling.top_features", distinct.index[:5].tolist())
+ctx.record("profiling.top_features", distinct["variable"].head(5).tolist())
 named

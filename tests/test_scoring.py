@@ -34,6 +34,16 @@ def test_scoring_the_training_data_reproduces_the_labels(trained):
     assert model.meta["training_rows"] == 900 and len(model.meta["training_hash"]) == 16
 
 
+def test_names_are_stored_in_the_model(trained):
+    from seglab.scoring import name_model
+
+    table, _, path = trained
+    name_model(path, {1: "Champions", 2: "Steady", 3: "Drifting"})
+    model = load_model(path)
+    assert model.names == {1: "Champions", 2: "Steady", 3: "Drifting"}
+    np.testing.assert_array_equal(model.predict(table).to_numpy(), load_model(path).predict(table).to_numpy())
+
+
 def test_missing_and_mistyped_columns_fail_clearly(trained):
     table, _, path = trained
     model = load_model(path)

@@ -57,7 +57,23 @@ __all__ = [
 PROSPECT_NAME = "Prospects (no purchase)"
 
 #: Columns never picked as profile variables by default (identifiers and segment labels).
-_NOT_VARIABLES = {"customer_id", "account_id", "segment", "segment_id", "segment_name"}
+_NOT_VARIABLES = {
+    "customer_id",
+    "account_id",
+    "segment",
+    "segment_id",
+    "segment_name",
+    # bookkeeping columns of the customer table: restate other variables or the segment itself
+    "is_prospect",
+    "R",
+    "F",
+    "M",
+    "RFM",
+    "n_lines",
+    "n_return_lines",
+    "gross_value",
+    "returned_value",
+}
 _MAX_LEVELS = 50  # a default categorical variable has at most this many levels
 
 #: Thresholds of :func:`draft_names` (indices vs average, 100 = average).

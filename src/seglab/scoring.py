@@ -84,3 +84,10 @@ def load_model(path: str | Path) -> SegmentationModel:
     if not isinstance(model, SegmentationModel):
         raise InputDataError(f"{path} does not hold a seglab segmentation model")
     return model
+
+
+def name_model(path: str | Path, names: dict[int, str]) -> Path:
+    """Store segment names (id -> name) in a saved model, so scoring outputs carry them."""
+    model = load_model(path)
+    model.names = {int(k): str(v) for k, v in names.items()}
+    return save_model(model, path)
