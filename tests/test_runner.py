@@ -191,3 +191,24 @@ def test_b2b_demo_runs_and_skips_the_survey_step(tmp_path, monkeypatch):
     assert "skipped" in index and "data.survey" in index
     data = json.loads((result.report_dir / "results.json").read_text())["data"]
     assert 250 < data["customers"] <= 300  # accounts, not contacts
+
+
+def test_stale_demo_data_is_detected_not_overwritten(tmp_path, monkeypatch):
+    from seglab.config import load_config
+    from seglab.demo import ensure_demo
+    from seglab.paths import ProjectPaths
+
+    root = make_project(tmp_path, notebooks=("01-objectives",))
+    cfg = load_config(root / "configs" / "demo.yaml")
+    folder = ensure_demo(cfg, ProjectPaths(root))
+    before = (folder / "transactions.csv").stat().st_mtime_ns
+    assert ensure_demo(cfg, ProjectPaths(root)) == folder  # same settings: reused
+    stamp = json.loads((folder / "demo.json").read_text())
+    (folder / "demo.json").write_text(json.dumps({**stamp, "generator_version": 0}))
+    with pytest.raises(ConfigError, match="generator_version=0.*delete that folder"):
+        ensure_demo(cfg, ProjectPaths(root))
+    other = cfg.model_copy(update={"data": cfg.data.model_copy(update={"demo": cfg.data.demo.model_copy(update={"random_state": 7})})})
+    with pytest.raises(ConfigError, match="random_state=42 \\(config: 7\\)"):
+        (folder / "demo.json").write_text(json.dumps(stamp))
+        ensure_demo(other, ProjectPaths(root))
+    assert (folder / "transactions.csv").stat().st_mtime_ns == before  # never overwritten

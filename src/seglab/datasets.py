@@ -182,6 +182,10 @@ _REGIONS = {
 }
 
 INCOME_BANDS = ("<25k", "25-50k", "50-75k", "75-100k", "100k+")
+#: Bump when a change to the generator changes its output for the same settings, so demo files
+#: written by an older generator are recognised as stale (see :func:`seglab.demo.ensure_demo`).
+GENERATOR_VERSION = 1
+
 _GENDERS = ("female", "male", "other")
 _CHANNELS_ACQ = ("organic search", "paid social", "referral", "store", "email")
 _DEVICES = ("mobile", "desktop", "tablet", "store")

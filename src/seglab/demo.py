@@ -42,13 +42,17 @@ def ensure_demo(config: Config, project: ProjectPaths) -> Path | None:
 
     tx_path = project.resolve(config.data.transactions.path or "")
     folder = tx_path.parent
-    settings = demo.model_dump()
+    settings = {**demo.model_dump(), "generator_version": datasets.GENERATOR_VERSION}
     stamp = folder / _STAMP
     if tx_path.is_file():
         if stamp.is_file():
             made_with = json.loads(stamp.read_text())
             if made_with != settings:
-                diff = ", ".join(f"{k}={made_with.get(k)!r} (config: {v!r})" for k, v in settings.items() if made_with.get(k) != v)
+                diff = ", ".join(
+                    f"{k}={made_with.get(k)!r} (config: {v!r})"
+                    for k, v in settings.items()
+                    if made_with.get(k) != v
+                )
                 raise ConfigError(
                     f"{folder} holds demo data generated with {diff}. seglab does not overwrite "
                     "files in data/raw: delete that folder to regenerate, or point the config's "
@@ -56,9 +60,13 @@ def ensure_demo(config: Config, project: ProjectPaths) -> Path | None:
                 )
         return folder
     if demo.flavour == "retail":
-        data = datasets.make_retail(n_customers=demo.n_customers, n_lines=demo.n_lines, random_state=demo.random_state)
+        data = datasets.make_retail(
+            n_customers=demo.n_customers, n_lines=demo.n_lines, random_state=demo.random_state
+        )
     else:
-        data = datasets.make_b2b(n_accounts=demo.n_customers, n_lines=demo.n_lines, random_state=demo.random_state)
+        data = datasets.make_b2b(
+            n_accounts=demo.n_customers, n_lines=demo.n_lines, random_state=demo.random_state
+        )
     written = datasets.write_demo(data, folder, fmt="csv")
     expected = {"transactions": tx_path}
     for name in ("customers", "survey", "campaigns", "truth"):
@@ -68,8 +76,10 @@ def ensure_demo(config: Config, project: ProjectPaths) -> Path | None:
     wrong = {k: p for k, p in expected.items() if Path(written.get(k, "")) != p}
     if wrong:
         raise ConfigError(
-            "the demo generator writes " + ", ".join(f"{k} to {written.get(k)}" for k in wrong)
-            + ", but the config expects " + ", ".join(f"{p}" for p in wrong.values())
+            "the demo generator writes "
+            + ", ".join(f"{k} to {written.get(k)}" for k in wrong)
+            + ", but the config expects "
+            + ", ".join(f"{p}" for p in wrong.values())
         )
     write_json(stamp, settings)
     return folder
