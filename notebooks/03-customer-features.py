@@ -44,7 +44,7 @@ opts = ctx.config.features
 
 # %%
 transactions = ctx.load("transactions", producer="02-data-collection")
-customer_master = ctx.load("customers") if (ctx.paths.interim / "customers.parquet").is_file() else None
+customer_master = ctx.load("customers", optional=True)
 table = features.build_for_config(transactions, customer_master, ctx.config)
 buyers = table[~table["is_prospect"]]
 Markdown(f"**{len(table):,} customers**, of whom **{len(buyers):,} bought** in the window "

@@ -42,10 +42,10 @@ opts = ctx.config.profiling
 table = ctx.load("customer_features", stage="processed", producer="03-customer-features")
 segments = ctx.load("segments", stage="processed", producer="05-clustering")
 table = table.merge(segments[["customer_id", "segment_id"]], on="customer_id")
-scores_path = ctx.paths.processed / "factor_scores.parquet"
+factor_scores = ctx.load("factor_scores", stage="processed", optional=True)
 factor_names = ctx.results().get("factors", {}).get("names", {})
-if scores_path.is_file():
-    table = table.merge(pd.read_parquet(scores_path).drop(columns="survey_status"), on="customer_id", how="left")
+if factor_scores is not None:
+    table = table.merge(factor_scores.drop(columns="survey_status"), on="customer_id", how="left")
 profile = profiling.segment_profile(table, segment_col="segment_id", value_col="monetary")
 
 # %% [markdown]

@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from seglab.cli import app
-from seglab.errors import ConfigError, RunError
+from seglab.errors import ConfigError, InputDataError, RunError
 from seglab.runner import (
     declared_parameters,
     discover_notebooks,
@@ -212,3 +212,19 @@ def test_stale_demo_data_is_detected_not_overwritten(tmp_path, monkeypatch):
         (folder / "demo.json").write_text(json.dumps(stamp))
         ensure_demo(other, ProjectPaths(root))
     assert (folder / "transactions.csv").stat().st_mtime_ns == before  # never overwritten
+
+
+def test_optional_hand_off_tables(tmp_path, monkeypatch):
+    from seglab.context import RunContext
+
+    root = make_project(tmp_path, notebooks=("01-objectives",))
+    monkeypatch.setenv("SEGLAB_ROOT", str(root))
+    ctx = RunContext.open("configs/demo.yaml", "r1")
+    assert ctx.load("customers", optional=True) is None
+    with pytest.raises(InputDataError, match="run 02-data-collection first for run `r1`"):
+        ctx.load("customers", producer="02-data-collection")
+    ctx.save(pd.DataFrame({"customer_id": ["a", "b"]}), "customers")
+    assert ctx.load("customers", optional=True)["customer_id"].tolist() == ["a", "b"]
+    assert ctx.customer_ids().tolist() == ["a", "b"]
+    names = ctx.segment_names(pd.DataFrame({"segment_id": [2, 1, 2], "segment": ["S2", "S1", "S2"]}))
+    assert names["segment_id"].tolist() == [1, 2] and names["action"].str.contains("06-profiling").all()

@@ -77,11 +77,19 @@ class RunContext:
         folder = self.paths.processed if stage == "processed" else self.paths.interim
         return write_frame(df, folder / f"{name}.parquet")
 
-    def load(self, name: str, stage: str = "interim", producer: str = "an earlier notebook") -> pd.DataFrame:
-        """Read a hand-off table written by an earlier notebook of the same run."""
+    def load(
+        self, name: str, stage: str = "interim", producer: str = "an earlier notebook", optional: bool = False
+    ) -> pd.DataFrame | None:
+        """Read a hand-off table written by an earlier notebook of the same run.
+
+        With ``optional=True`` a table that was never written (no customer table, no survey)
+        gives None instead of an error.
+        """
         folder = self.paths.processed if stage == "processed" else self.paths.interim
         path = folder / f"{name}.parquet"
         if not path.is_file():
+            if optional:
+                return None
             raise InputDataError(
                 f"{path} does not exist: run {producer} first for run `{self.run_id}` "
                 f"(e.g. `seglab run --config <config> --only {producer}`)"
@@ -90,8 +98,9 @@ class RunContext:
 
     def customer_ids(self) -> pd.Series:
         """Every customer of the run: the customer table when there is one, else the buyers."""
-        if (self.paths.interim / "customers.parquet").is_file():
-            return self.load("customers")["customer_id"]
+        customers = self.load("customers", optional=True)
+        if customers is not None:
+            return customers["customer_id"]
         tx = self.load("transactions", producer="02-data-collection")
         return pd.Series(tx["customer_id"].unique(), name="customer_id")
 
@@ -107,8 +116,8 @@ class RunContext:
 
     def segment_names(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Segment id, name and suggested action: from notebook 06 when it ran, else generic names."""
-        path = self.paths.processed / "segment_names.parquet"
-        if path.is_file():
-            return pd.read_parquet(path)
+        named = self.load("segment_names", stage="processed", optional=True)
+        if named is not None:
+            return named
         named = segments.drop_duplicates("segment_id")[["segment_id", "segment"]].sort_values("segment_id")
         return named.assign(action="review this segment with the team (run 06-profiling for a suggestion)")
