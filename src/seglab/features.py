@@ -802,6 +802,22 @@ def _family_cols(category_col, channel_col, device_col) -> list[tuple[str, str]]
     return fams
 
 
+def _base_spec(
+    key: str, ref: Any, start: Any, stop: Any, monetary: Monetary, columns: Sequence[str]
+) -> CustomerTableSpec:
+    """The table's definitions (bounds, value rule, optional columns), shared by both builds."""
+    return CustomerTableSpec(
+        key=key,
+        reference_date=ref,
+        start=start,
+        stop=stop,
+        monetary=monetary,
+        has_is_return="is_return" in columns,
+        has_quantity="quantity" in columns,
+        count_contacts=key == "account_id",
+    )
+
+
 def _make_spec(
     tx: ir.Table,
     execute: Callable[[ir.Table], pd.DataFrame],
@@ -823,16 +839,7 @@ def _make_spec(
         return res["last"].iloc[0]
 
     ref, start, stop = _resolve_bounds(window, reference_date, last_ts)
-    spec = CustomerTableSpec(
-        key=key,
-        reference_date=ref,
-        start=start,
-        stop=stop,
-        monetary=monetary,
-        has_is_return="is_return" in tx.columns,
-        has_quantity="quantity" in tx.columns,
-        count_contacts=key == "account_id",
-    )
+    spec = _base_spec(key, ref, start, stop, monetary, tx.columns)
     families = _discover_families(tx, execute, spec, family_cols, max_categories)
     return dataclasses.replace(spec, families=families)
 
@@ -930,16 +937,7 @@ def build_customer_table_pandas(
         return ts[keep].max() if keep.any() else None
 
     ref, start, stop = _resolve_bounds(window, reference_date, last_ts)
-    spec = CustomerTableSpec(
-        key=key,
-        reference_date=ref,
-        start=start,
-        stop=stop,
-        monetary=monetary,
-        has_is_return="is_return" in tx.columns,
-        has_quantity="quantity" in tx.columns,
-        count_contacts=key == "account_id",
-    )
+    spec = _base_spec(key, ref, start, stop, monetary, tx.columns)
     keep = tx["timestamp"] < pd.Timestamp(spec.end)
     if start is not None:
         keep &= tx["timestamp"] >= pd.Timestamp(start)
