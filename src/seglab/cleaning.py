@@ -68,50 +68,54 @@ def _is_return(df: pd.DataFrame, prefix: str | None) -> pd.Series:
     return flag
 
 
-def _masks(df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp) -> dict[str, tuple[str, pd.Series | None]]:
-    """For each rule: (what it does, boolean mask of rows it would remove or None when off)."""
-    value_cols = [c for c in ("quantity", "unit_price", "amount") if c in df]
-    out: dict[str, tuple[str, pd.Series | None]] = {}
-    out["missing_values"] = (
-        f"timestamp or value ({', '.join(value_cols)}) missing",
-        (df["timestamp"].isna() | df[value_cols].isna().any(axis=1)) if rules.missing_values else None,
-    )
-    out["missing_customer_id"] = (
-        "customer id missing (cannot be attributed to a customer)",
-        df["customer_id"].isna() if rules.missing_customer_id else None,
-    )
-    qty = df["quantity"] if "quantity" in df else df["amount"]
-    if rules.returns == "drop":
-        pref = f" or order id starting with '{rules.cancellation_prefix}'" if rules.cancellation_prefix else ""
-        out["returns"] = (f"returns and cancellations dropped (quantity <= 0{pref})", qty.le(0) | df["is_return"])
-    else:
-        out["returns"] = ("zero-quantity lines dropped; returns kept and netted against purchases", qty.eq(0))
-    price = df["unit_price"] if "unit_price" in df else df["amount"].abs()
-    out["non_positive_price"] = (
-        "price zero or negative (free items, adjustments, bad debt)",
-        price.le(0) if rules.non_positive_price else None,
-    )
-    dup_cols = [c for c in df.columns if c not in DERIVED]
-    out["duplicates"] = (
-        "exact duplicate lines (all columns equal; first copy kept)",
-        df.duplicated(subset=dup_cols, keep="first") if rules.duplicates else None,
-    )
-    start = pd.Timestamp(rules.window.start) if rules.window.start else None
-    end = pd.Timestamp(rules.window.end) + pd.Timedelta(days=1) if rules.window.end else None
-    if start is not None or end is not None:
+def _rule_mask(df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp, rule: str) -> tuple[str, pd.Series | None]:
+    """What ``rule`` does, and the boolean mask of rows it would remove (None when it is off).
+
+    Only the asked rule is evaluated: the duplicate check hashes every column of every
+    row, so it must run once, not once per rule.
+    """
+    if rule == "missing_values":
+        value_cols = [c for c in ("quantity", "unit_price", "amount") if c in df]
+        what = f"timestamp or value ({', '.join(value_cols)}) missing"
+        return what, (df["timestamp"].isna() | df[value_cols].isna().any(axis=1)) if rules.missing_values else None
+    if rule == "missing_customer_id":
+        what = "customer id missing (cannot be attributed to a customer)"
+        return what, df["customer_id"].isna() if rules.missing_customer_id else None
+    if rule == "returns":
+        qty = df["quantity"] if "quantity" in df else df["amount"]
+        if rules.returns == "drop":
+            pref = f" or order id starting with '{rules.cancellation_prefix}'" if rules.cancellation_prefix else ""
+            return f"returns and cancellations dropped (quantity <= 0{pref})", qty.le(0) | df["is_return"]
+        return "zero-quantity lines dropped; returns kept and netted against purchases", qty.eq(0)
+    if rule == "non_positive_price":
+        price = df["unit_price"] if "unit_price" in df else df["amount"].abs()
+        what = "price zero or negative (free items, adjustments, bad debt)"
+        return what, price.le(0) if rules.non_positive_price else None
+    if rule == "duplicates":
+        dup_cols = [c for c in df.columns if c not in DERIVED]
+        what = "exact duplicate lines (all columns equal; first copy kept)"
+        return what, df.duplicated(subset=dup_cols, keep="first") if rules.duplicates else None
+    if rule == "window":
+        start = pd.Timestamp(rules.window.start) if rules.window.start else None
+        end = pd.Timestamp(rules.window.end) + pd.Timedelta(days=1) if rules.window.end else None
+        if start is None and end is None:
+            return "outside the analysis window (no window set)", None
         mask = pd.Series(False, index=df.index)
         if start is not None:
             mask |= df["timestamp"] < start
         if end is not None:
             mask |= df["timestamp"] >= end
-        desc = f"outside the analysis window {rules.window.start or '...'} to {rules.window.end or '...'}"
-        out["window"] = (desc, mask)
-    else:
-        out["window"] = ("outside the analysis window (no window set)", None)
-    out["future"] = (
-        f"timestamp in the future (after {now:%Y-%m-%d %H:%M})",
-        (df["timestamp"] > now) if rules.future else None,
-    )
+        return f"outside the analysis window {rules.window.start or '...'} to {rules.window.end or '...'}", mask
+    if rule == "future":
+        what = f"timestamp in the future (after {now:%Y-%m-%d %H:%M})"
+        return what, (df["timestamp"] > now) if rules.future else None
+    raise ValueError(f"unknown cleaning rule {rule!r}")
+
+
+def _spread(sub_mask: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """A mask over the kept rows, as a mask over all rows (False where not kept)."""
+    out = np.zeros(len(keep), dtype=bool)
+    out[keep] = sub_mask.to_numpy(dtype=bool)
     return out
 
 
@@ -146,17 +150,25 @@ def clean_transactions(
     """
     now = pd.Timestamp(now) if now is not None else pd.Timestamp.now()
     rows_read = len(df)
-    data = df.copy()
-    data["is_return"] = _is_return(data, rules.cancellation_prefix)
+    data = df.assign(is_return=_is_return(df, rules.cancellation_prefix))  # copy-on-write: no deep copy
     rows = []
     notes = []
+    # every rule but duplicates looks at one row at a time, so its mask is computed on all
+    # rows and counted on those still kept; the table is filtered once for the duplicate
+    # check (which must only see rows the earlier rules kept) and once at the end
+    keep = np.ones(rows_read, dtype=bool)
     for step, rule in enumerate(RULE_ORDER, start=1):
-        what, mask = _masks(data, rules, now)[rule]
+        if rule == "duplicates":
+            what, sub = _rule_mask(data.loc[keep], rules, now, rule)
+            mask = None if sub is None else _spread(sub, keep)
+        else:
+            what, found = _rule_mask(data, rules, now, rule)
+            mask = None if found is None else found.to_numpy(dtype=bool, na_value=False) & keep
         active = mask is not None
         removed = int(mask.sum()) if active else 0
-        affected = int(data.loc[mask, "customer_id"].nunique()) if removed else 0
+        affected = int(data["customer_id"][mask].nunique()) if removed else 0
         if removed:
-            data = data.loc[~mask]
+            keep &= ~mask
         rows.append(
             {
                 "step": step,
@@ -166,9 +178,10 @@ def clean_transactions(
                 "rows_removed": removed,
                 "share_of_rows_read": removed / rows_read if rows_read else np.nan,
                 "customers_affected": affected,
-                "rows_left": len(data),
+                "rows_left": int(keep.sum()),
             }
         )
+    data = data.loc[keep] if not keep.all() else data
     if rules.returns == "net" and data["is_return"].any():
         notes.append(
             f"{int(data['is_return'].sum()):,} return/cancellation lines kept: their negative value "
