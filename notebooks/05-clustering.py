@@ -83,8 +83,8 @@ prep.report_
 
 # %%
 clusterable = selection.clusterability(X, sample_size=min(opts.silhouette_sample, len(X)), random_state=seed)
-Markdown(f"Hopkins statistic **{clusterable.hopkins:.2f}** (p = {clusterable.p_value:.2g}, on {clusterable.sample_size:,} "
-         f"probes): {clusterable.reading}. Skewed data also scores high, so read it together with the "
+Markdown(f"Hopkins statistic **{clusterable.hopkins:.2f}** (p = {clusterable.p_value:.2g}, {clusterable.sample_size:,} "
+         f"probes among {clusterable.n_samples:,} customers{' sampled' if clusterable.n_samples < len(X) else ''}): {clusterable.reading}. Skewed data also scores high, so read it together with the "
          "stability figures below.")
 
 # %% [markdown]

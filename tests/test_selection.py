@@ -331,6 +331,17 @@ def test_hopkins_and_clusterability(blobs, uniform):
     assert cb.p_value < 0.01
 
 
+def test_clusterability_samples_large_data(blobs, uniform):
+    """Beyond ``max_rows`` the search runs on a random sample, and still reads the same."""
+    small = clusterability(uniform, random_state=0, max_rows=1_000)
+    assert small.n_samples == 1_000 < len(uniform)
+    assert small.reading.startswith("no real group structure")
+    cb = clusterability(blobs[0], random_state=0, max_rows=500)
+    assert cb.n_samples == 500
+    assert cb.reading.startswith("strong group structure")
+    assert clusterability(uniform, random_state=0, max_rows=None).n_samples == len(uniform)
+
+
 def test_silhouette_values_match_sklearn(blobs):
     X, y = blobs
     X, y = X[:700], y[:700].copy()

@@ -711,6 +711,7 @@ def clusterability(
     X: ArrayLike,
     sample_size: int = 1000,
     random_state: int | np.random.Generator | None = None,
+    max_rows: int | None = 100_000,
 ) -> Clusterability:
     """Is there group structure worth segmenting? Hopkins statistic plus a plain sentence.
 
@@ -726,13 +727,22 @@ def clusterability(
     sample_size : int
         Probe points for :func:`hopkins`.
     random_state : int, numpy Generator or None
+    max_rows : int or None, default 100_000
+        Larger data is replaced by a uniform random sample of this many rows
+        before the nearest-neighbour search (Hopkins' statistic of a random
+        sample estimates the same tendency; at a million rows the uniform
+        probes make the full search take most of a minute). ``n_samples`` of
+        the result says how many rows were searched. None: always all rows.
 
     Returns
     -------
     Clusterability
     """
     arr = _check_X(X, min_rows=4)
-    h, p_value, m = _hopkins(arr, sample_size, _rng(random_state))
+    rng = _rng(random_state)
+    if max_rows is not None and arr.shape[0] > max_rows:
+        arr = arr[np.sort(rng.choice(arr.shape[0], size=max_rows, replace=False))]
+    h, p_value, m = _hopkins(arr, sample_size, rng)
     return Clusterability(h, p_value, _clusterability_reading(h), m, arr.shape[0])
 
 
