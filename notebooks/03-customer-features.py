@@ -29,7 +29,7 @@ run_id = ""
 report_root = ""
 
 # %%
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 from seglab import features, lifecycle, rfm, value
 from seglab.context import RunContext
@@ -138,14 +138,16 @@ tiers["tier"].value_counts().to_frame("customers")
 
 # %% [markdown]
 # ## Forward value: what each customer may bring next
-# Expected orders in the next period from a (modified) BG/NBD model, fitted on the whole
-# customer base: each customer buys at their own rate until they quietly drop out, so a
+# Expected orders in the next period from a (modified) BG/NBD model, fitted on the
+# customer base (on a random sample of 100,000 buyers in larger bases): each customer buys at their own rate until they quietly drop out, so a
 # long silence from a once-regular buyer lowers their chance of still being active
 # (`p_alive`). Times the expected spend per order (the customer's average shrunk towards
 # the base's). It ranks customers well; it ignores seasonality, so treat totals as rough.
 
 # %%
-forward = value.forward_value(table, horizon_days=opts.forward_horizon_days)
+forward = value.forward_value(table, horizon_days=opts.forward_horizon_days, random_state=ctx.config.random_state)
+fitted_on = f"a random sample of {forward.params['fit_rows']:,}" if forward.params["fit_rows"] < len(buyers) else "all"
+display(Markdown(f"Models fitted on {fitted_on} of {len(buyers):,} buyers; every buyer is scored."))
 forward.values.sort_values("forward_value", ascending=False).head(10)
 
 # %% [markdown]

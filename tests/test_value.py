@@ -144,6 +144,22 @@ def test_forward_value_predicts_the_next_period(lifetime):
     assert (fv.values["expected_orders"] >= 0).all()
 
 
+def test_forward_value_fitted_on_a_sample_scores_everyone():
+    """Large bases fit on a sample: still the planted churn, every buyer scored, and told so."""
+    tx, ref, actual, horizon = simulate_log(seed=11, lifetime=365.0)
+    table = build_customer_table(tx, reference_date=ref)
+    n_buyers = int((table["frequency"] > 0).sum())
+    full = forward_value(table, horizon_days=horizon, fit_sample=None)
+    part = forward_value(table, horizon_days=horizon, fit_sample=n_buyers // 3, random_state=1)
+    assert full.params["fit_rows"] == n_buyers and part.params["fit_rows"] == n_buyers // 3
+    assert len(part.values) == n_buyers
+    assert 0.03 < part.params["dropout_chance"] < 0.2
+    pred = part.values["forward_value"]
+    assert stats.spearmanr(pred, actual.reindex(pred.index, fill_value=0.0)).statistic > 0.5
+    assert part.params["r"] != full.params["r"]  # really fitted on other rows
+    assert part.params["r"] == pytest.approx(full.params["r"], rel=0.35)
+
+
 def test_forward_value_without_churn_and_errors(table):
     t = table.assign(recency_days=10.0, tenure_days=200.0, avg_order_value=table["monetary"])
     t.loc["P", ["recency_days", "tenure_days", "avg_order_value"]] = np.nan

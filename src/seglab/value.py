@@ -136,7 +136,7 @@ class ForwardValue(NamedTuple):
         ``horizon_days``; the (M)BG/NBD ``r``, ``alpha`` (in days), ``a``,
         ``b`` (NaN without churn), the mean dropout chance per order
         ``dropout_chance = a / (a + b)`` and the ``loglik`` (times in
-        days); ``gamma_gamma`` (1 when the Gamma-Gamma model was used, 0
+        days) of the ``fit_rows`` buyers the models were fitted on; ``gamma_gamma`` (1 when the Gamma-Gamma model was used, 0
         for the shrinkage), its ``gg_p``, ``gg_q``, ``gg_gamma`` (NaN when
         not used) and the ``base_avg_order_value`` shrunk towards.
     """
@@ -641,6 +641,8 @@ def forward_value(
     model: Model = "mbgnbd",
     monetary: MonetaryModel = "gamma-gamma",
     n_starts: int = 4,
+    fit_sample: int | None = 100_000,
+    random_state: int | None = 0,
 ) -> ForwardValue:
     """Estimate each customer's value over the next ``horizon_days``.
 
@@ -668,6 +670,14 @@ def forward_value(
         says which was used) or the shrinkage towards the base's mean.
     n_starts : int, default 4
         Starting points of each likelihood search (1 to 5).
+    fit_sample : int or None, default 100_000
+        With more buyers than this, both models' parameters are fitted on a
+        uniform random sample of this many buyers (maximum-likelihood
+        estimates from 100,000 customers are already precise to about 1 %),
+        and every buyer is then scored with them; ``params["fit_rows"]`` says
+        how many were used. None: fit on every buyer.
+    random_state : int or None, default 0
+        Seed of that sample.
 
     Returns
     -------
@@ -709,7 +719,13 @@ def forward_value(
     t_x = np.clip(big_t - rec, 0, big_t)  # days from the first to the last purchase
     offset = 1 if model == "mbgnbd" else 0
 
-    fitted, loglik = _fit_bgnbd(x, t_x, big_t, offset=offset, churn=churn, n_starts=n_starts)
+    fit = np.arange(len(x))
+    if fit_sample is not None and len(x) > fit_sample:
+        rng = np.random.default_rng(random_state)
+        fit = np.sort(rng.choice(len(x), size=int(fit_sample), replace=False))
+    fitted, loglik = _fit_bgnbd(
+        x[fit], t_x[fit], big_t[fit], offset=offset, churn=churn, n_starts=n_starts
+    )
     p_alive, expected, rate = _bgnbd_predict(
         fitted, x, t_x, big_t, float(horizon_days), offset=offset, churn=churn
     )
@@ -718,7 +734,7 @@ def forward_value(
     if np.isnan(m).any():
         raise InputDataError("`avg_order_value` is missing for some customers with a purchase")
     m0 = np.clip(m, 0.0, None)
-    repeat = (orders >= 2) & (m > 0)
+    repeat = fit[(orders[fit] >= 2) & (m[fit] > 0)]
     gg = (
         _fit_gamma_gamma(orders[repeat], m[repeat], n_starts) if monetary == "gamma-gamma" else None
     )
@@ -751,6 +767,7 @@ def forward_value(
         "b": float(fitted[3]) if churn else nan,
         "dropout_chance": float(fitted[2] / (fitted[2] + fitted[3])) if churn else 0.0,
         "loglik": loglik,
+        "fit_rows": len(fit),
         "gamma_gamma": float(gg is not None),
         "gg_p": float(gp),
         "gg_q": float(gq),
