@@ -276,6 +276,15 @@ class Factors(_Strict):
     names: dict[str, str] = Field(default_factory=dict)
 
 
+class Spark(_Strict):
+    """Where the Spark engine runs (``engine: spark``)."""
+
+    master: str = Field("local[*]", description="local[*], spark://host:7077, yarn, k8s://...")
+    app_name: str = "seglab"
+    conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
+    remote: str | None = Field(None, description="Spark Connect URL (sc://host:15002) instead of master")
+
+
 class Report(_Strict):
     """Report settings."""
 
@@ -291,6 +300,8 @@ class Config(_Strict):
     description: str = ""
     random_state: int = 42
     reference_date: str | None = None
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    spark: Spark = Field(default_factory=Spark)
     brief: Brief = Field(default_factory=Brief)
     data: Data
     cleaning: Cleaning = Field(default_factory=Cleaning)

@@ -77,10 +77,10 @@ class RunContext:
         folder = self.paths.processed if stage == "processed" else self.paths.interim
         return write_frame(df, folder / f"{name}.parquet")
 
-    def load(
+    def path(
         self, name: str, stage: str = "interim", producer: str = "an earlier notebook", optional: bool = False
-    ) -> pd.DataFrame | None:
-        """Read a hand-off table written by an earlier notebook of the same run.
+    ) -> Path | None:
+        """The Parquet file of a hand-off table, for engines that read it themselves.
 
         With ``optional=True`` a table that was never written (no customer table, no survey)
         gives None instead of an error.
@@ -94,14 +94,30 @@ class RunContext:
                 f"{path} does not exist: run {producer} first for run `{self.run_id}` "
                 f"(e.g. `seglab run --config <config> --only {producer}`)"
             )
-        return pd.read_parquet(path)
+        return path
+
+    def load(
+        self,
+        name: str,
+        stage: str = "interim",
+        producer: str = "an earlier notebook",
+        optional: bool = False,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame | None:
+        """Read a hand-off table written by an earlier notebook of the same run.
+
+        With ``optional=True`` a table that was never written (no customer table, no survey)
+        gives None instead of an error; ``columns`` reads only those columns.
+        """
+        path = self.path(name, stage, producer, optional)
+        return None if path is None else pd.read_parquet(path, columns=columns)
 
     def customer_ids(self) -> pd.Series:
         """Every customer of the run: the customer table when there is one, else the buyers."""
         customers = self.load("customers", optional=True)
         if customers is not None:
             return customers["customer_id"]
-        tx = self.load("transactions", producer="02-data-collection")
+        tx = self.load("transactions", producer="02-data-collection", columns=["customer_id"])
         return pd.Series(tx["customer_id"].unique(), name="customer_id")
 
     def load_truth(self) -> pd.DataFrame | None:

@@ -877,6 +877,12 @@ def _finalize(out: pd.DataFrame, spec: CustomerTableSpec, extra: Sequence[str]) 
         wanted[c] = "float64"
     for c in _DATE_COLUMNS:
         wanted[c] = _TS_UNIT
+    for c in extra:  # carried dates (signup_date) in one unit, whichever engine read them
+        if (
+            pd.api.types.is_datetime64_any_dtype(out[c])
+            and getattr(out[c].dtype, "tz", None) is None
+        ):
+            wanted[c] = _TS_UNIT
     casts = {c: t for c, t in wanted.items() if str(out[c].dtype) != t}
     if casts:
         out = out.astype(casts)
@@ -1044,12 +1050,13 @@ def build_customer_table_pandas(
 
 
 def build_for_config(
-    transactions: pd.DataFrame,
-    customers: pd.DataFrame | None,
+    transactions: pd.DataFrame | str | Path,
+    customers: pd.DataFrame | str | Path | None,
     config: Any,
     reference_date: Any = None,
+    window: Window = None,
 ) -> pd.DataFrame:
-    """The customer table as a run's config asks for it (reference date, monetary, B2B level).
+    """The customer table as a run's config asks for it (engine, reference date, monetary, B2B level).
 
     For a B2B brief with a ``contact_id`` role, the table is built per account (the
     ``customer_id`` role holds the account) and gains ``n_buying_contacts``. The index is
@@ -1057,33 +1064,61 @@ def build_for_config(
 
     Parameters
     ----------
-    transactions : pandas.DataFrame
-        Cleaned transactions (notebook 02's hand-off).
-    customers : pandas.DataFrame or None
+    transactions : pandas.DataFrame or path
+        Cleaned transactions (notebook 02's hand-off). Pass the Parquet path
+        (``RunContext.path("transactions")``) for large data: the engine then reads
+        the file itself and the lines never enter pandas.
+    customers : pandas.DataFrame, path or None
         The customer (account) table, when configured.
     config : seglab.config.Config
+        ``engine`` picks DuckDB (default) or Spark (``spark:`` says where).
     reference_date : date-like, optional
         Overrides the config's reference date (e.g. a cutoff for time-split validation).
+    window : int or (start, end), optional
+        Only transactions in this window (see :func:`build_customer_table`).
 
     Returns
     -------
     pandas.DataFrame
     """
+    from seglab import engines
+
     opts = config.features
-    account = config.brief.business == "b2b" and "contact_id" in transactions.columns
-    tx, cu = transactions, customers
-    if account:
-        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(
-            columns={"customer_id": "account_id"}
-        )
-        cu = None if customers is None else customers.rename(columns={"customer_id": "account_id"})
-    table = build_customer_table(
-        tx,
-        cu,
+    tx_columns = engines.columns(transactions)
+    account = config.brief.business == "b2b" and "contact_id" in tx_columns
+    options = dict(
         reference_date=reference_date if reference_date is not None else config.reference_date,
         monetary=opts.monetary,
         level="account" if account else "customer",
         max_categories=opts.max_categories,
+        window=window,
     )
+    if config.engine == "duckdb" and not account:
+        table = build_customer_table(transactions, customers, **options)
+    elif config.engine == "duckdb" and isinstance(transactions, pd.DataFrame):
+        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(
+            columns={"customer_id": "account_id"}
+        )
+        cu = (
+            None
+            if customers is None
+            else _as_frame(customers).rename(columns={"customer_id": "account_id"})
+        )
+        table = build_customer_table(tx, cu, **options)
+    else:
+        # an Ibis table of the chosen engine: the same expression, run where the data is
+        con = engines.connect(config.engine, config.spark)
+        tx = engines.table(con, transactions, "transactions")
+        cu = None if customers is None else engines.table(con, customers, "customers")
+        if account:
+            tx = tx.drop(*[c for c in ("account_id",) if c in tx.columns]).rename(
+                account_id="customer_id"
+            )
+            cu = None if cu is None else cu.rename(account_id="customer_id")
+        table = build_customer_table(tx, cu, **options)
     table.index.name = "customer_id"
     return table
+
+
+def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
+    return data if isinstance(data, pd.DataFrame) else pd.read_parquet(data)

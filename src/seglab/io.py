@@ -68,7 +68,10 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a frame atomically; the format follows the suffix (.parquet or .csv)."""
     path = Path(path)
     writers: dict[str, Callable[[Path], None]] = {
-        ".parquet": lambda p: df.to_parquet(p, index=False),
+        # microsecond timestamps: Spark and most warehouses cannot read nanosecond ones
+        ".parquet": lambda p: df.to_parquet(
+            p, index=False, coerce_timestamps="us", allow_truncated_timestamps=True
+        ),
         ".csv": lambda p: df.to_csv(p, index=False),
     }
     if path.suffix not in writers:
