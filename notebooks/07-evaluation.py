@@ -43,7 +43,7 @@ seed = ctx.config.random_state
 # %%
 table = ctx.load("customer_features", stage="processed", producer="03-customer-features")
 segments = ctx.load("segments", stage="processed", producer="05-clustering")
-transactions = ctx.load("transactions", producer="02-data-collection")
+transactions = ctx.path("transactions", producer="02-data-collection")  # read by the engine, not pandas
 model = scoring.load_model(ctx.paths.processed / "segmentation_model.joblib")
 named = ctx.segment_names(segments)
 segments = segments.drop(columns="segment").merge(named[["segment_id", "segment"]], on="segment_id")
@@ -56,14 +56,15 @@ segment_of = table.set_index("customer_id")["segment"]
 # segments counts only where their intervals do not overlap.
 
 # %%
-reference = pd.Timestamp(ctx.config.reference_date) if ctx.config.reference_date else transactions["timestamp"].max()
+reference = (pd.Timestamp(ctx.config.reference_date) if ctx.config.reference_date else
+             ctx.load("transactions", columns=["timestamp"])["timestamp"].max().normalize() + pd.Timedelta(days=1))
 cutoff = reference - pd.Timedelta(days=opts.horizon_days)
-history_tx, future_tx = evaluation.time_split(transactions, cutoff, opts.horizon_days)
-history = features.build_for_config(history_tx, None, ctx.config, reference_date=cutoff).reset_index()
+history = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff).reset_index()
+future = features.build_for_config(transactions, None, ctx.config, reference_date=reference, window=(cutoff, reference))
 history_buyers = history[~history["is_prospect"]]
 segment_then = pd.Series(model.predict(history_buyers).to_numpy(), index=history_buyers["customer_id"]).map(
     segments.drop_duplicates("segment_id").set_index("segment_id")["segment"])
-outcomes = evaluation.next_period_outcomes(segment_then, future_tx)
+outcomes = evaluation.outcomes_from_table(segment_then, future)
 campaigns = intake.load_campaigns(ctx.config, ctx.project)
 kpis = evaluation.kpi_table(table, outcomes=outcomes.rename(columns={"segment": "segment_then"}), campaigns=campaigns,
                             n_boot=opts.n_boot, random_state=seed)
@@ -124,10 +125,10 @@ Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers.
 
 # %%
 earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
-train_tx, train_future = evaluation.time_split(transactions, earlier, opts.horizon_days)
-train_table = features.build_for_config(train_tx, None, ctx.config, reference_date=earlier).reset_index()
+train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier).reset_index()
 train_table = train_table[~train_table["is_prospect"]]
-train_outcomes = evaluation.next_period_outcomes(pd.Series(0, index=train_table["customer_id"]), train_future)
+train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff))
+train_outcomes = evaluation.outcomes_from_table(pd.Series(0, index=train_table["customer_id"]), train_future)
 likelihood = evaluation.likelihood_to_buy(train_table, train_outcomes, opts.likelihood_features, random_state=seed)
 quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)
 evaluation.plot_calibration(quality.calibration);

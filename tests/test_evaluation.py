@@ -49,6 +49,22 @@ def test_bootstrap_mean_matches_normal_theory():
     assert (ci["n"] == 4000).all()
 
 
+@pytest.mark.parametrize("stat", ["mean", "share", "sum_share"])
+def test_large_base_shortcut_gives_the_resampling_interval(monkeypatch, stat):
+    """Beyond EXACT_CELLS the normal-limit replicates give the intervals resampling gives."""
+    rng = np.random.default_rng(8)
+    groups = rng.choice(["x", "y", "z"], size=20_000, p=[0.1, 0.3, 0.6])
+    values = rng.lognormal(3, 1.2, size=20_000) * np.where(groups == "x", 3, 1)  # skewed spend
+    exact = ev.bootstrap_ci(values, groups, stat, n_boot=1000, random_state=2)
+    monkeypatch.setattr(ev, "EXACT_CELLS", 1_000)
+    fast = ev.bootstrap_ci(values, groups, stat, n_boot=1000, random_state=2)
+    assert not np.allclose(fast["low"], exact["low"], rtol=1e-9)  # really the other path
+    pd.testing.assert_series_equal(fast["estimate"], exact["estimate"])
+    width = exact["high"] - exact["low"]
+    np.testing.assert_allclose(fast["low"], exact["low"], atol=0.1 * width.max())
+    np.testing.assert_allclose(fast["high"] - fast["low"], width, rtol=0.12)
+
+
 def test_bootstrap_share_matches_binomial_theory():
     rng = np.random.default_rng(3)
     groups = rng.choice(["x", "y", "z"], size=5000, p=[0.2, 0.3, 0.5])
@@ -105,6 +121,24 @@ def test_next_period_outcomes_counts_returns_in_revenue_only():
     out = ev.next_period_outcomes(seg, fut)
     assert out["bought_next"].tolist() == [True, False, False]
     assert out["revenue_next"].tolist() == [6.0, -5.0, 0.0]
+    # the same from the window's customer table, built by the engine (large-data path)
+    fut = fut.assign(order_id=["1", "2", "3"], timestamp=pd.Timestamp("2025-01-05"))
+    table = build_customer_table(fut, reference_date="2025-02-01", monetary="gross")
+    pd.testing.assert_frame_equal(ev.outcomes_from_table(seg, table), out)
+
+
+def test_outcomes_from_window_table_match_lines(demo):
+    """Engine path (customer table of the window) == line path, on the demo with returns."""
+    d = demo["d"]
+    tx = d.transactions.dropna(subset=["customer_id"])
+    tx = tx[tx["unit_price"] > 0].assign(amount=lambda t: t["quantity"] * t["unit_price"])
+    tx = tx.assign(is_return=tx["quantity"] < 0)
+    _hist, fut = ev.time_split(tx, CUTOFF_EVAL, HORIZON)
+    end = pd.Timestamp(CUTOFF_EVAL) + pd.Timedelta(days=HORIZON)
+    window = build_customer_table(tx, reference_date=end, window=(CUTOFF_EVAL, end))
+    assert fut["is_return"].any()
+    lines = ev.next_period_outcomes(demo["seg"], fut)
+    pd.testing.assert_frame_equal(ev.outcomes_from_table(demo["seg"], window), lines, atol=1e-6)
 
 
 def test_vip_lift_above_one_with_ci(demo):

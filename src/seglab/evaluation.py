@@ -44,6 +44,7 @@ __all__ = [
     "kpi_table",
     "likelihood_to_buy",
     "next_period_outcomes",
+    "outcomes_from_table",
     "plot_calibration",
     "scorecard",
     "segment_lift",
@@ -54,6 +55,8 @@ __all__ = [
 
 Stat = Literal["mean", "share", "sum_share"]
 _CHUNK_CELLS = 4_000_000  # resampled indices held in memory at once (n_boot x n)
+#: Above this many resampled values (n_boot x n), replicates come from their normal limit.
+EXACT_CELLS = 30_000_000
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -99,9 +102,23 @@ def _resampled_group_sums(
     """Per-replicate group sums and counts when customers are resampled from the whole base.
 
     Returns two arrays of shape ``(n_boot, n_groups)``. Replicates are drawn in
-    chunks so memory stays bounded for large bases.
+    chunks so memory stays bounded for large bases. Beyond ``EXACT_CELLS``
+    resampled values, each replicate's group counts are still drawn exactly
+    (multinomial) but each group's sum given its count ``c`` is drawn from its
+    normal limit, mean ``c * mean`` and variance ``c * var`` of the group's
+    values: the same first two moments as resampling, at a size where the
+    central limit theorem has long taken over, in O(n_boot x n_groups)
+    instead of O(n_boot x n).
     """
     n = len(codes)
+    if n * n_boot > EXACT_CELLS:
+        n_g = np.bincount(codes, minlength=n_groups).astype(float)
+        mean = np.bincount(codes, weights=values, minlength=n_groups) / np.maximum(n_g, 1)
+        sq = np.bincount(codes, weights=(values - mean[codes]) ** 2, minlength=n_groups)
+        var = sq / np.maximum(n_g, 1)
+        counts = rng.multinomial(n, n_g / n, size=n_boot).astype(float)
+        sums = counts * mean + np.sqrt(counts * var) * rng.standard_normal((n_boot, n_groups))
+        return sums, counts
     sums = np.empty((n_boot, n_groups))
     counts = np.empty((n_boot, n_groups))
     step = max(1, _CHUNK_CELLS // max(n, 1))
@@ -148,7 +165,8 @@ def bootstrap_ci(
         Group (segment) label per customer, same length as ``values``.
     stat : {"mean", "share", "sum_share"}, default "mean"
         ``"mean"``: mean of ``values`` in the group, customers resampled within
-        the group. ``"share"``: share of customers in the group; ``"sum_share"``:
+        the group (beyond ``EXACT_CELLS`` resampled values in a group, the
+        replicates are drawn from the mean's normal limit, sd / sqrt(n)). ``"share"``: share of customers in the group; ``"sum_share"``:
         the group's share of the total of ``values`` (e.g. revenue share). Both
         share statistics resample customers from the whole base, so group sizes
         vary between replicates (see the module docstring).
@@ -194,7 +212,10 @@ def bootstrap_ci(
         reps = np.empty((n_boot, k))
         for j in range(k):
             x = v[codes == j]
-            reps[:, j] = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
+            if len(x) * n_boot > EXACT_CELLS:
+                reps[:, j] = x.mean() + x.std() / np.sqrt(len(x)) * rng.standard_normal(n_boot)
+            else:
+                reps[:, j] = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
         return _ci_frame(pd.Index(labels), estimate, reps, level, n_g)
     w = np.ones_like(v) if stat == "share" else v
     sums, counts = _resampled_group_sums(codes, w, k, n_boot, rng)
@@ -255,6 +276,46 @@ def next_period_outcomes(
         in the window), ``revenue_next`` (net amount, returns included).
     """
     _check_columns(future_tx, ["customer_id", "amount"], "future_tx")
+    purchases = future_tx
+    if "is_return" in future_tx.columns:
+        purchases = future_tx[~future_tx["is_return"].astype(bool)]
+    buyers = pd.Index(purchases["customer_id"].dropna().unique())
+    revenue = future_tx.groupby("customer_id")["amount"].sum()
+    return _outcome_frame(segments, customers, buyers, revenue)
+
+
+def outcomes_from_table(
+    segments: pd.Series, future_table: pd.DataFrame, customers: Any = None
+) -> pd.DataFrame:
+    """:func:`next_period_outcomes` from a customer table of the future window.
+
+    The same result, for data too large to bring its lines into pandas: build
+    the customer table of the window in the engine
+    (``features.build_for_config(path, ..., window=(cutoff, end))``) and pass it here.
+
+    Parameters
+    ----------
+    segments : Series
+        Segment per customer, indexed by ``customer_id``.
+    future_table : DataFrame
+        Customer table of the outcome window, indexed by (or with) ``customer_id``,
+        with ``frequency``, ``gross_value`` and ``returned_value``.
+    customers : DataFrame, Index or list, optional
+        As in :func:`next_period_outcomes`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`next_period_outcomes`.
+    """
+    table = _by_customer(future_table)
+    _check_columns(table, ["frequency", "gross_value", "returned_value"], "future_table")
+    buyers = table.index[table["frequency"].fillna(0).to_numpy() > 0]
+    revenue = table["gross_value"].fillna(0.0) - table["returned_value"].fillna(0.0)
+    return _outcome_frame(segments, customers, buyers, revenue)
+
+
+def _outcome_frame(segments: pd.Series, customers: Any, buyers: pd.Index, revenue: pd.Series) -> pd.DataFrame:
     if customers is None:
         ids = pd.Index(segments.index)
     elif isinstance(customers, pd.DataFrame):
@@ -262,11 +323,6 @@ def next_period_outcomes(
     else:
         ids = pd.Index(customers)
     ids = ids.rename("customer_id")
-    purchases = future_tx
-    if "is_return" in future_tx.columns:
-        purchases = future_tx[~future_tx["is_return"].astype(bool)]
-    buyers = set(purchases["customer_id"].dropna())
-    revenue = future_tx.groupby("customer_id")["amount"].sum()
     out = pd.DataFrame(index=ids)
     out["segment"] = segments.reindex(ids).to_numpy()
     out["bought_next"] = ids.isin(buyers)
