@@ -16,10 +16,12 @@ families; (2) purchase lines grouped by (customer, order) give one narrow row
 per order, a ``LAG`` window over them the gaps, and a second grouping the
 order counts, dates and largest gap; (3) the two are joined on the customer.
 Keeping the windowed rows narrow is what keeps the build fast and small.
-On its own DuckDB connection, :func:`build_customer_table` runs the same
-expression in steps: the line aggregate and the orders of (2) become
-temporary tables first, so no two large hash tables (or the window's sort)
-hold memory at the same time.
+On a DuckDB connection, :func:`build_customer_table` runs the same
+expression in steps: the order summary of (2) (one narrow row per customer)
+and the line aggregate of (1) become temporary tables, then (3) runs without
+``ORDER BY`` and its Arrow result is sorted by the key once DuckDB's memory
+is released, so no two large hash tables, the window's sort or a sorted copy
+of the result hold memory at the same time.
 
 :func:`build_customer_table_pandas` is a plain pandas reference implementation
 of the same definitions; it exists so tests can prove the engine path right.
@@ -95,6 +97,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seglab.errors import InputDataError
 
@@ -337,7 +340,9 @@ def _customer_aggregates(tx: ir.Table, spec: CustomerTableSpec) -> tuple[ir.Tabl
     buy = tx["_buy"]
 
     # 1. lines by key: values, line counts, share families (conditional aggregation over
-    #    the values found beforehand) and buying contacts
+    #    the values found beforehand) and buying contacts. A share is a sum of
+    #    CASE WHEN <value> THEN purchase value ELSE 0, the same sum on every engine; on
+    #    DuckDB it took 10-20% less CPU than FILTER (no selection vector per aggregate)
     aggs: dict[str, Any] = {
         "gross_value": buy.sum(),
         "ret_sum": tx["amount"].sum(where=is_ret),
@@ -353,7 +358,7 @@ def _customer_aggregates(tx: ir.Table, spec: CustomerTableSpec) -> tuple[ir.Tabl
         if has_missing:
             conds.append((prefix + "missing", c.isnull()))
         for out, cond in conds:
-            aggs[out] = buy.sum(where=cond)
+            aggs[out] = ibis.ifelse(cond, buy, 0.0).sum()
     if spec.count_contacts:
         aggs["n_buying_contacts"] = tx["contact_id"].nunique(where=~is_ret)
     lines = tx.group_by(key).aggregate(**aggs)
@@ -368,7 +373,10 @@ def _customer_aggregates(tx: ir.Table, spec: CustomerTableSpec) -> tuple[ir.Tabl
 def _order_summary(orders: ir.Table, key: str) -> ir.Table:
     """Step (2b) of the plan: gap = days since the previous order, then orders by key."""
     day = orders["ts"].date()
-    win = ibis.window(group_by=orders[key], order_by=orders["ts"])
+    # ordered by the day, not the timestamp: the days of the orders taken in timestamp
+    # order are the same non-decreasing sequence, so the gaps are identical, and the
+    # window sorts a 4-byte date instead of an 8-byte timestamp
+    win = ibis.window(group_by=orders[key], order_by=day)
     orders = orders.mutate(gap=day.delta(day.lag().over(win), unit="day"))
     per_key = orders.group_by(key).aggregate(
         frequency=orders.count(),
@@ -493,6 +501,11 @@ def _open_session(
     raw = duckdb.connect(":memory:")
     raw.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     raw.execute("SET preserve_insertion_order = false")
+    # let DuckDB's allocator (jemalloc) return the pages of finished hash tables to the
+    # system in the background: without it the line aggregate's freed memory stayed
+    # resident through the final join, and the build's peak was 150-250 MB higher
+    # (jemalloc's threads are per process: they stay on for later DuckDB work, harmlessly)
+    raw.execute("SET allocator_background_threads = true")
     # spill to a private temporary folder, not to ./.tmp in the caller's working directory
     spill_dir = tempfile.mkdtemp(prefix="seglab-duckdb-")
     raw.execute(f"SET temp_directory = '{spill_dir}'")
@@ -766,18 +779,23 @@ def build_customer_table(
         extra = [c for c in cust.columns if c != key] if cust is not None else []
         if session is None:
             expr = customer_table_expr(tx, spec, cust)
+            result = fetch(expr.order_by(expr[key]))
         else:
-            # the same expression, run in steps: the line aggregate and the orders become
-            # temporary tables first, so that no two large hash tables (or the window's
-            # sort) are alive at once; measured faster and smaller than one statement
+            # the same expression, run in steps so that no two large hash tables (or the
+            # window's sort) are alive at once: the order summary (orders, window, orders
+            # by key: one narrow row per customer) and the line aggregate become temporary
+            # tables, then the join runs without ORDER BY (DuckDB's sort would hold a
+            # second copy of the result next to the temporary tables); the Arrow result
+            # is sorted once DuckDB's memory is released
             lines, orders = _customer_aggregates(tx, spec)
+            per_key = con.table(session.materialize(_order_summary(orders, key), "per_key"))
             lines = con.table(session.materialize(lines, "lines"))
-            orders = con.table(session.materialize(orders, "orders"))
-            expr = _assemble(lines, _order_summary(orders, key), spec, cust)
-        result = fetch(expr.order_by(expr[key]))
+            result = fetch(_assemble(lines, per_key, spec, cust))
     finally:
         if session is not None:
             session.close()  # release DuckDB's memory before the pandas copy is made
+    if session is not None:
+        result = result.take(pc.sort_indices(result[key]))  # ascending, as ORDER BY would
     out = _arrow_to_pandas(result) if isinstance(result, pa.Table) else result
     return _finalize(out, spec, extra=extra)
 
