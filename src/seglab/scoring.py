@@ -57,6 +57,31 @@ class SegmentationModel:
         X = self.preprocessor.transform(customers[self.features])
         return pd.Series(self.segmenter.predict(X) + 1, index=customers.index, name="segment_id")
 
+    def to_expr(self, table: Any, id_column: str = "customer_id", *, names: bool = True) -> Any:
+        """The segments of an Ibis table as an expression run by its engine (DuckDB, Spark...).
+
+        Same segment ids as :meth:`predict`, without pulling the table into Python; see
+        :func:`seglab.engine_scoring.segment_expr` (rows :meth:`predict` would refuse get
+        a NULL ``segment_id``).
+
+        Parameters
+        ----------
+        table : ibis.Table
+            Customer table with ``id_column`` and the basis columns.
+        id_column : str
+            Customer id, copied to the output.
+        names : bool
+            Add ``segment_name`` from :attr:`names`.
+
+        Returns
+        -------
+        ibis.Table
+            ``id_column``, ``segment_id`` and, with names, ``segment_name``.
+        """
+        from seglab.engine_scoring import segment_expr
+
+        return segment_expr(self, table, id_column, names=names)
+
 
 def frame_hash(df: pd.DataFrame) -> str:
     """A short content hash of a frame (row order included)."""
