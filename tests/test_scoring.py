@@ -69,3 +69,21 @@ def test_score_command(trained, tmp_path):
     table.drop(columns="frequency").to_csv(data, index=False)
     out = CliRunner().invoke(app, ["score", "--model", str(path), "--data", str(data)])
     assert out.exit_code == 2 and "frequency" in out.output
+
+
+def test_score_command_in_the_engine_gives_the_same_segments(trained, tmp_path):
+    """`--engine duckdb` scores inside DuckDB (Parquet in, no pandas round trip for the rows)."""
+    table, seg, path = trained
+    data = tmp_path / "new.parquet"
+    table.to_parquet(data, index=False)
+    out = CliRunner().invoke(app, ["score", "-m", str(path), "-d", str(data), "--engine", "duckdb",
+                                   "--out", str(tmp_path / "scored.csv")])
+    assert out.exit_code == 0, out.output
+    scored = pd.read_csv(tmp_path / "scored.csv").set_index("customer_id").loc[table["customer_id"]]
+    assert scored["segment_id"].tolist() == (seg.labels_ + 1).tolist()
+    assert set(scored["segment"]) == {"Big", "Mid", "Small"}
+    out = CliRunner().invoke(app, ["score", "-m", str(path), "-d", str(data), "--engine", "gpu"])
+    assert out.exit_code == 2 and "python, duckdb or spark" in out.output
+    table.drop(columns="monetary").to_parquet(data, index=False)
+    out = CliRunner().invoke(app, ["score", "-m", str(path), "-d", str(data), "--engine", "duckdb"])
+    assert out.exit_code == 2 and "monetary" in out.output

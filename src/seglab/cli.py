@@ -101,6 +101,9 @@ def score(
     data: Annotated[Path, typer.Option("--data", "-d", help="Customer table to score (CSV or Parquet) with the basis columns.")],
     out: Annotated[Path | None, typer.Option("--out", help="Output file (.csv or .parquet); default <data>-segments.csv.")] = None,
     id_column: Annotated[str, typer.Option(help="Customer id column, copied to the output.")] = "customer_id",
+    engine: Annotated[str, typer.Option(help="python (in memory; refuses any bad row), duckdb or spark "
+                                             "(in the engine: for millions of rows; bad rows get no segment "
+                                             "and are counted).")] = "python",
 ) -> None:
     """Assign customers to the segments of a saved model."""
     import pandas as pd
@@ -108,22 +111,43 @@ def score(
     from seglab.io import write_frame
     from seglab.scoring import load_model
 
+    if engine not in ("python", "duckdb", "spark"):
+        _fail(SeglabError(f"--engine must be python, duckdb or spark, got {engine!r}"), 2)
     try:
         fitted = load_model(model)
-        if not data.is_file():
+        if not data.is_file() and not (engine != "python" and data.is_dir()):
             raise SeglabError(f"data file {data} not found")
-        table = pd.read_parquet(data) if data.suffix == ".parquet" else pd.read_csv(data)
-        labels = fitted.predict(table)
+        if engine == "python":
+            table = pd.read_parquet(data) if data.suffix == ".parquet" else pd.read_csv(data)
+            result = pd.DataFrame({"segment_id": fitted.predict(table).to_numpy()})
+            if id_column in table:
+                result.insert(0, id_column, table[id_column].to_numpy())
+            if fitted.names:
+                result["segment"] = result["segment_id"].map(fitted.names)
+        else:
+            result = _score_in_engine(fitted, data, engine, id_column)
     except (SeglabError, ValueError) as exc:
         _fail(exc, 2)
-    result = pd.DataFrame({"segment_id": labels.to_numpy()})
-    if id_column in table:
-        result.insert(0, id_column, table[id_column].to_numpy())
-    if fitted.names:
-        result["segment"] = result["segment_id"].map(fitted.names)
     target = out or data.with_name(f"{data.stem}-segments.csv")
     write_frame(result, target)
     console.print(f"scored {len(result):,} customers -> {target}", highlight=False)
+
+
+def _score_in_engine(fitted, data: Path, engine: str, id_column: str):
+    """Segments computed by DuckDB or Spark; the same columns as the in-memory path."""
+    from seglab import engines
+    from seglab.engine_scoring import score_in_engine
+
+    source = data if data.suffix == ".parquet" or data.is_dir() else _csv_frame(data)
+    connection = None if engine == "duckdb" else engines.connect("spark")
+    scored = score_in_engine(fitted, source, connection=connection, id_column=id_column)
+    return scored.reset_index().rename(columns={"segment_name": "segment"})
+
+
+def _csv_frame(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path)
 
 
 @app.command()

@@ -104,11 +104,9 @@ def table(con: Any, data: Any, role: str):
     """
     name = f"seglab_{role}_{uuid.uuid4().hex[:8]}"
     if isinstance(data, pd.DataFrame):
-        return (
-            con.create_table(name, data, temp=True)
-            if _is_spark(con)
-            else con.create_table(name, data)
-        )
+        import ibis
+
+        return ibis.memtable(data, name=name)  # uploaded by the engine when the query runs
     if isinstance(data, (str, Path)):
         text = str(data)
         if text.endswith(".parquet") or Path(text).is_dir():
@@ -134,7 +132,3 @@ def columns(data: Any) -> list[str]:
     import pyarrow.dataset as ds
 
     return list(ds.dataset(str(data), format="parquet").schema.names)
-
-
-def _is_spark(con: Any) -> bool:
-    return getattr(con, "name", "") == "pyspark"
