@@ -362,8 +362,11 @@ def run_pipeline(
     write_text(paths.config, dump_config(cfg))
     started = datetime.now()
     runs = [NotebookRun(s.name, s.title) for s in chosen]
-    env_before = os.environ.get("SEGLAB_ROOT")
-    os.environ["SEGLAB_ROOT"] = str(project.root)
+    # kernels inherit these: the project root, and OpenMP threads that sleep rather than
+    # spin while waiting (spinning threads made k-means 20-50x slower on a busy 2-core box)
+    kernel_env = {"SEGLAB_ROOT": str(project.root), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    env_before = {k: os.environ.get(k) for k in kernel_env}
+    os.environ.update(kernel_env)
     failure = None
     try:
         for spec, nb_run in zip(chosen, runs, strict=True):
@@ -385,10 +388,11 @@ def run_pipeline(
             if failure:
                 break
     finally:
-        if env_before is None:
-            os.environ.pop("SEGLAB_ROOT", None)
-        else:
-            os.environ["SEGLAB_ROOT"] = env_before
+        for key, value in env_before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     result = RunResult(run_id, paths.report, runs)
     _write_manifest(cfg, project, paths, result, started, config_sets)
     _write_index(cfg, paths, result, started)
