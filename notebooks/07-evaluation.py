@@ -134,8 +134,10 @@ quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)
 evaluation.plot_calibration(quality.calibration);
 
 # %%
+trained_on = likelihood.meta["n_train"]
 Markdown(f"Out-of-time AUC **{quality.auc:.2f}**; predicted and observed rates agree in rank across deciles "
-         f"(Spearman {quality.rank_correlation:.2f}).")
+         f"(Spearman {quality.rank_correlation:.2f}). Trained on {trained_on:,} customers"
+         + (f" sampled from {likelihood.meta['n_available']:,}." if trained_on < likelihood.meta["n_available"] else "."))
 
 # %% [markdown]
 # ## Scorecard: are these good segments?

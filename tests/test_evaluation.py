@@ -243,6 +243,10 @@ def test_likelihood_out_of_time(demo):
     assert res.rank_correlation > 0.8
     ax = ev.plot_calibration(res.calibration)
     assert ax.get_xlabel().startswith("mean predicted")
+    # fitted on a sample of large tables: still ranks the later period well, and says so
+    small = ev.likelihood_to_buy(table1, outcomes1, feats, random_state=0, max_train=1_500)
+    assert small.meta["n_train"] == 1_500 and small.meta["n_available"] == len(table1)
+    assert ev.evaluate_out_of_time(small, table2, outcomes2).auc > 0.7
 
 
 def test_likelihood_auc_near_half_on_noise():
