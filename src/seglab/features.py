@@ -501,11 +501,6 @@ def _open_session(
     raw = duckdb.connect(":memory:")
     raw.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
     raw.execute("SET preserve_insertion_order = false")
-    # let DuckDB's allocator (jemalloc) return the pages of finished hash tables to the
-    # system in the background: without it the line aggregate's freed memory stayed
-    # resident through the final join, and the build's peak was 150-250 MB higher
-    # (jemalloc's threads are per process: they stay on for later DuckDB work, harmlessly)
-    raw.execute("SET allocator_background_threads = true")
     # spill to a private temporary folder, not to ./.tmp in the caller's working directory
     spill_dir = tempfile.mkdtemp(prefix="seglab-duckdb-")
     raw.execute(f"SET temp_directory = '{spill_dir}'")
