@@ -27,7 +27,9 @@ def repo() -> Path:
 def shared_data() -> Path:
     """``../shared/data`` beside the repo; tests using it skip when it is absent (a user's clone)."""
     if not SHARED.is_dir():
-        pytest.skip(f"shared reference data not found at {SHARED} (only present in the project's workspace)")
+        pytest.skip(
+            f"shared reference data not found at {SHARED} (only present in the project's workspace)"
+        )
     return SHARED
 
 

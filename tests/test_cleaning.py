@@ -22,7 +22,9 @@ def frame():
         ("c", "7", "2024-03-01", 3, 4.0),
         ("b", "8", None, 1, 4.0),  # no timestamp
     ]
-    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "timestamp", "quantity", "unit_price"])
+    df = pd.DataFrame(
+        rows, columns=["customer_id", "order_id", "timestamp", "quantity", "unit_price"]
+    )
     df["customer_id"] = df["customer_id"].astype("string")
     df["order_id"] = df["order_id"].astype("string")
     df["timestamp"] = pd.to_datetime(df["timestamp"])
@@ -54,7 +56,9 @@ def test_each_rule_counts_its_rows():
 
 
 def test_rules_switch_off():
-    rules = Cleaning(missing_customer_id=False, duplicates=False, non_positive_price=False, future=False)
+    rules = Cleaning(
+        missing_customer_id=False, duplicates=False, non_positive_price=False, future=False
+    )
     res = clean_transactions(frame(), rules, now="2025-01-01")
     assert "duplicates" not in removed(res) and "window" not in removed(res)
     assert res.rows_kept == 9 - 1 - 1  # missing value and the return line
@@ -79,7 +83,9 @@ def test_cancellation_prefix_drops_positive_lines_of_cancelled_orders():
 def test_nothing_left_names_the_rule():
     df = frame()
     df["customer_id"] = pd.Series([None] * len(df), dtype="string")
-    with pytest.raises(InputDataError, match="no transactions left.*`missing_customer_id` removed 8 of 9"):
+    with pytest.raises(
+        InputDataError, match="no transactions left.*`missing_customer_id` removed 8 of 9"
+    ):
         clean_transactions(df, Cleaning(), now="2025-01-01")
 
 
@@ -96,7 +102,9 @@ def test_online_retail_published_counts(online_retail_csv, repo):
     from seglab.config import load_config
 
     cfg = load_config(repo / "configs" / "online-retail.yaml")
-    src = TransactionsSource(**{**cfg.data.transactions.model_dump(), "path": str(online_retail_csv)})
+    src = TransactionsSource(
+        **{**cfg.data.transactions.model_dump(), "path": str(online_retail_csv)}
+    )
     raw, info = read_source(src)
     tx = to_transactions(raw, src)
     assert info.rows == 541_909

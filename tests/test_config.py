@@ -14,7 +14,12 @@ from seglab.errors import ConfigError
 
 MINIMAL = {
     "name": "t",
-    "data": {"transactions": {"path": "x.csv", "columns": {"customer_id": "c", "timestamp": "t", "amount": "a"}}},
+    "data": {
+        "transactions": {
+            "path": "x.csv",
+            "columns": {"customer_id": "c", "timestamp": "t", "amount": "a"},
+        }
+    },
 }
 
 
@@ -35,7 +40,12 @@ def test_unknown_setting_is_named_with_allowed_names():
     with pytest.raises(ConfigError) as exc:
         parse_config(raw, "my.yaml")
     msg = str(exc.value)
-    assert "my.yaml" in msg and "`cleaning.retruns`" in msg and "returns" in msg and "duplicates" in msg
+    assert (
+        "my.yaml" in msg
+        and "`cleaning.retruns`" in msg
+        and "returns" in msg
+        and "duplicates" in msg
+    )
 
 
 def test_bad_choice_names_value_and_options():
@@ -45,7 +55,10 @@ def test_bad_choice_names_value_and_options():
 
 
 def test_value_columns_required():
-    raw = {"name": "t", "data": {"transactions": {"path": "x", "columns": {"customer_id": "c", "timestamp": "t"}}}}
+    raw = {
+        "name": "t",
+        "data": {"transactions": {"path": "x", "columns": {"customer_id": "c", "timestamp": "t"}}},
+    }
     with pytest.raises(ConfigError, match="amount.*quantity.*unit_price"):
         parse_config(raw)
 
@@ -77,4 +90,6 @@ def test_overrides_apply_and_validate():
 
 def test_config_keys_lists_nested_settings():
     keys = config_keys()
-    assert {"cleaning.returns", "brief.objective", "data.transactions.columns.customer_id"} <= set(keys)
+    assert {"cleaning.returns", "brief.objective", "data.transactions.columns.customer_id"} <= set(
+        keys
+    )

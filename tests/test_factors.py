@@ -654,7 +654,6 @@ def test_demo_survey_planted_factors_are_recovered(demo_survey):
         assert model.loadings_.loc[item, primary[item]] > 0.3
 
 
-
 def test_alpha_if_deleted_table_flags_a_foreign_item():
     """A noise item forced onto a scale: dropping it must raise alpha, dropping a real item must not."""
     rng = np.random.default_rng(4)
@@ -667,6 +666,11 @@ def test_alpha_if_deleted_table_flags_a_foreign_item():
     table = F.alpha_if_deleted_table(model, df, threshold=0.2)
     factor = table.xs("a0", level="item").index[0]
     block = table.loc[factor]
-    assert block.loc["a_noise", "improves"] and not block.loc[["a0", "a1", "a2", "a3"], "improves"].any()
+    assert (
+        block.loc["a_noise", "improves"]
+        and not block.loc[["a0", "a1", "a2", "a3"], "improves"].any()
+    )
     # the full alpha equals cronbach_alpha of the same sign-aligned items, computed independently
-    assert block["alpha"].iloc[0] == pytest.approx(F.cronbach_alpha(df[list(block.index)]), abs=1e-12)
+    assert block["alpha"].iloc[0] == pytest.approx(
+        F.cronbach_alpha(df[list(block.index)]), abs=1e-12
+    )

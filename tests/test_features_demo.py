@@ -21,9 +21,15 @@ def demo(tmp_path_factory):
     cfg = load_config(REPO / "configs" / "demo-retail.yaml")
     folder = tmp_path_factory.mktemp("demo")
     write_demo(make_retail(n_customers=6000, n_lines=120_000, random_state=3), folder)
-    raw_tx, _ = read_source(cfg.data.transactions.model_copy(update={"path": str(folder / "transactions.csv")}))
-    raw_cu, _ = read_source(cfg.data.customers.model_copy(update={"path": str(folder / "customers.csv")}))
-    tx = clean_transactions(to_transactions(raw_tx, cfg.data.transactions), cfg.cleaning, now=END).data
+    raw_tx, _ = read_source(
+        cfg.data.transactions.model_copy(update={"path": str(folder / "transactions.csv")})
+    )
+    raw_cu, _ = read_source(
+        cfg.data.customers.model_copy(update={"path": str(folder / "customers.csv")})
+    )
+    tx = clean_transactions(
+        to_transactions(raw_tx, cfg.data.transactions), cfg.cleaning, now=END
+    ).data
     return tx, to_customers(raw_cu, cfg.data.customers), cfg
 
 

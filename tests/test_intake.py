@@ -16,12 +16,23 @@ from seglab.intake import (
     to_transactions,
 )
 
-COLUMNS = {"customer_id": "Kunde", "order_id": "Beleg", "timestamp": "Datum", "quantity": "Menge", "unit_price": "Preis"}
+COLUMNS = {
+    "customer_id": "Kunde",
+    "order_id": "Beleg",
+    "timestamp": "Datum",
+    "quantity": "Menge",
+    "unit_price": "Preis",
+}
 FRAME = pd.DataFrame(
     {
         "Kunde": ["1", "1", "2", "3"],
         "Beleg": ["a", "a", "b", "c"],
-        "Datum": ["2024-01-05 10:00:00", "2024-01-05 10:00:00", "2024-02-01 09:30:00", "2024-03-01 12:00:00"],
+        "Datum": [
+            "2024-01-05 10:00:00",
+            "2024-01-05 10:00:00",
+            "2024-02-01 09:30:00",
+            "2024-03-01 12:00:00",
+        ],
         "Menge": ["2", "1", "5", "1"],
         "Preis": ["3.5", "10", "1.25", "99"],
         "Land": ["DE", "DE", "FR", "FR"],
@@ -50,7 +61,9 @@ def test_csv_with_semicolons_is_sniffed(tmp_path):
 
 def test_latin1_csv_falls_back_and_says_so(tmp_path):
     p = tmp_path / "tx.csv"
-    FRAME.assign(Land=["Köln", "Köln", "Besançon", "Besançon"]).to_csv(p, index=False, encoding="latin-1")
+    FRAME.assign(Land=["Köln", "Köln", "Besançon", "Besançon"]).to_csv(
+        p, index=False, encoding="latin-1"
+    )
     tx, info = read_map(source(p))
     assert info.encoding == "latin-1" and any("latin-1" in n for n in info.notes)
     assert tx["Land"].iloc[0] == "Köln"
@@ -71,8 +84,12 @@ def test_gzip_parquet_excel_duckdb_and_sql_read_the_same(tmp_path):
         source(tmp_path / "tx.xlsx"),
         source(tmp_path / "db.duckdb", table="sales"),
         source(tmp_path / "db.duckdb", query="SELECT * FROM sales WHERE Kunde <> '9'"),
-        TransactionsSource(url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="sales", columns=COLUMNS),
-        TransactionsSource(url=f"sqlite:///{tmp_path / 'db.sqlite'}", query="SELECT * FROM sales", columns=COLUMNS),
+        TransactionsSource(
+            url=f"sqlite:///{tmp_path / 'db.sqlite'}", table="sales", columns=COLUMNS
+        ),
+        TransactionsSource(
+            url=f"sqlite:///{tmp_path / 'db.sqlite'}", query="SELECT * FROM sales", columns=COLUMNS
+        ),
     ]
     frames = [read_map(s)[0] for s in sources]
     for f in frames[1:]:
@@ -120,7 +137,9 @@ def test_decimal_comma(tmp_path):
 
 def test_unparseable_dates_name_column_count_examples(tmp_path):
     p = tmp_path / "tx.csv"
-    FRAME.assign(Datum=["2024-01-05", "yesterday", "2024-02-30", "2024-03-01"]).to_csv(p, index=False)
+    FRAME.assign(Datum=["2024-01-05", "yesterday", "2024-02-30", "2024-03-01"]).to_csv(
+        p, index=False
+    )
     with pytest.raises(InputDataError) as exc:
         read_map(source(p))
     msg = str(exc.value)
@@ -130,7 +149,9 @@ def test_unparseable_dates_name_column_count_examples(tmp_path):
 
 def test_explicit_day_first_format(tmp_path):
     p = tmp_path / "tx.csv"
-    FRAME.assign(Datum=["05/01/2024 10:00", "05/01/2024 10:00", "01/02/2024 09:30", "13/03/2024 12:00"]).to_csv(p, index=False)
+    FRAME.assign(
+        Datum=["05/01/2024 10:00", "05/01/2024 10:00", "01/02/2024 09:30", "13/03/2024 12:00"]
+    ).to_csv(p, index=False)
     tx, _ = read_map(source(p, timestamp_format="%d/%m/%Y %H:%M"))
     assert tx["timestamp"].dt.month.tolist() == [1, 1, 2, 3]
 
@@ -150,7 +171,10 @@ def test_missing_file_and_unknown_format(tmp_path):
 
 
 def test_float_ids_lose_trailing_zero():
-    assert normalise_ids(pd.Series(["17850.0", None, "13047.0"])).tolist()[::2] == ["17850", "13047"]
+    assert normalise_ids(pd.Series(["17850.0", None, "13047.0"])).tolist()[::2] == [
+        "17850",
+        "13047",
+    ]
     assert normalise_ids(pd.Series([17850.0, 13047.0])).tolist() == ["17850", "13047"]
     assert normalise_ids(pd.Series(["A1.0", "17850.0"])).tolist() == ["A1.0", "17850.0"]
 
@@ -168,8 +192,14 @@ def test_amount_role_without_quantity(tmp_path):
 
 def test_customer_table_and_coverage(tmp_path):
     p = tmp_path / "customers.csv"
-    pd.DataFrame({"id": ["1", "2", "4"], "since": ["2023-01-01"] * 3, "age": [30, 40, 50]}).to_csv(p, index=False)
-    src = CustomersSource(path=str(p), columns={"customer_id": "id", "signup_date": "since"}, descriptors={"demographic": ["age"]})
+    pd.DataFrame({"id": ["1", "2", "4"], "since": ["2023-01-01"] * 3, "age": [30, 40, 50]}).to_csv(
+        p, index=False
+    )
+    src = CustomersSource(
+        path=str(p),
+        columns={"customer_id": "id", "signup_date": "since"},
+        descriptors={"demographic": ["age"]},
+    )
     raw, _ = read_source(src)
     customers = to_customers(raw, src)
     tx = pd.DataFrame({"customer_id": ["1", "2", "3"]})
@@ -183,11 +213,29 @@ def test_customer_table_and_coverage(tmp_path):
 
 def test_every_descriptor_column_is_kept(tmp_path):
     p = tmp_path / "customers.csv"
-    pd.DataFrame({"id": ["1", "2"], "age": [30, 40], "gender": ["f", "m"], "income": ["low", "high"],
-                  "region": ["N", "S"], "city": ["a", "b"]}).to_csv(p, index=False)
-    src = CustomersSource(path=str(p), columns={"customer_id": "id"},
-                          descriptors={"demographic": ["age", "gender", "income"], "geographic": ["region", "city"]})
+    pd.DataFrame(
+        {
+            "id": ["1", "2"],
+            "age": [30, 40],
+            "gender": ["f", "m"],
+            "income": ["low", "high"],
+            "region": ["N", "S"],
+            "city": ["a", "b"],
+        }
+    ).to_csv(p, index=False)
+    src = CustomersSource(
+        path=str(p),
+        columns={"customer_id": "id"},
+        descriptors={"demographic": ["age", "gender", "income"], "geographic": ["region", "city"]},
+    )
     raw, _ = read_source(src)
-    assert to_customers(raw, src).columns.tolist() == ["customer_id", "age", "gender", "income", "region", "city"]
+    assert to_customers(raw, src).columns.tolist() == [
+        "customer_id",
+        "age",
+        "gender",
+        "income",
+        "region",
+        "city",
+    ]
     with pytest.raises(InputDataError, match="`incme`.*did you mean `income`"):
         to_customers(raw, src.model_copy(update={"descriptors": {"demographic": ["age", "incme"]}}))

@@ -31,21 +31,31 @@ def test_pair_in_sync_and_stripped(py):
         f"{py.name} and {ipynb.name} differ: run `make notebooks` (jupytext --sync)"
     )
     raw = json.loads(ipynb.read_text())
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in raw["cells"] if c["cell_type"] == "code"), (
-        f"{ipynb.name} carries outputs; commit it stripped"
-    )
+    assert all(
+        not c.get("outputs") and c.get("execution_count") is None
+        for c in raw["cells"]
+        if c["cell_type"] == "code"
+    ), f"{ipynb.name} carries outputs; commit it stripped"
 
 
 @pytest.mark.parametrize("py", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_and_thin_code(py):
     nb = jupytext.read(py)
     params = declared_parameters(nb, py.name)
-    assert set(RUNNER_PARAMETERS) <= set(params), "every notebook takes config, run_id and report_root"
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), "open with a title"
+    assert set(RUNNER_PARAMETERS) <= set(params), (
+        "every notebook takes config, run_id and report_root"
+    )
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), (
+        "open with a title"
+    )
     assert "Decision this supports" in nb.cells[0].source
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
         tree = ast.parse(cell.source.replace(";\n", "\n").rstrip(";"))
-        defs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))]
-        assert not defs, f"{py.name}: move functions into the package (no def/class/lambda in notebooks)"
+        defs = [
+            n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda))
+        ]
+        assert not defs, (
+            f"{py.name}: move functions into the package (no def/class/lambda in notebooks)"
+        )

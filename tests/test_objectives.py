@@ -15,8 +15,19 @@ from seglab.objectives import (
 )
 
 DOMAIN_MODELS = {
-    "demographic", "geographic", "behavioural", "psychographic", "value_based", "technographic", "needs_based",
-    "firmographic", "lifecycle", "benefit", "occasion", "tiering", "maturity",
+    "demographic",
+    "geographic",
+    "behavioural",
+    "psychographic",
+    "value_based",
+    "technographic",
+    "needs_based",
+    "firmographic",
+    "lifecycle",
+    "benefit",
+    "occasion",
+    "tiering",
+    "maturity",
 }
 
 
@@ -25,7 +36,12 @@ def minimal(**brief):
         {
             "name": "t",
             "brief": brief,
-            "data": {"transactions": {"path": "x.csv", "columns": {"customer_id": "c", "timestamp": "t", "amount": "a"}}},
+            "data": {
+                "transactions": {
+                    "path": "x.csv",
+                    "columns": {"customer_id": "c", "timestamp": "t", "amount": "a"},
+                }
+            },
         }
     )
 
@@ -33,7 +49,14 @@ def minimal(**brief):
 def test_catalogue_covers_the_domain_models():
     assert set(MODELS) == DOMAIN_MODELS
     assert len(catalogue()) == 13 and catalogue()["known weaknesses"].str.len().min() > 10
-    assert set(OBJECTIVES) == {"retention", "growth", "high_value", "acquisition", "cost_to_serve", "personalisation"}
+    assert set(OBJECTIVES) == {
+        "retention",
+        "growth",
+        "high_value",
+        "acquisition",
+        "cost_to_serve",
+        "personalisation",
+    }
     assert len(objectives_table()) == 6
 
 
@@ -41,7 +64,10 @@ def test_transactions_alone_support_behaviour_and_value_only():
     cfg = minimal(models=["value_based", "psychographic", "demographic"])
     table = feasibility(cfg)
     assert table.loc["value_based", "feasible"] and table.loc["lifecycle", "feasible"]
-    assert not table.loc["psychographic", "feasible"] and "survey" in table.loc["psychographic", "missing"]
+    assert (
+        not table.loc["psychographic", "feasible"]
+        and "survey" in table.loc["psychographic", "missing"]
+    )
     problems = brief_problems(cfg)
     assert len(problems) == 2 and any("Psychographic" in p for p in problems)
     assert "Psychographic" in brief_markdown(cfg)
@@ -57,7 +83,9 @@ def test_demo_config_supports_its_brief(repo):
     cfg = load_config(repo / "configs" / "demo-retail.yaml")
     assert brief_problems(cfg) == []
     table = feasibility(cfg)
-    assert table.loc[["demographic", "technographic", "psychographic", "needs_based"], "feasible"].all()
+    assert table.loc[
+        ["demographic", "technographic", "psychographic", "needs_based"], "feasible"
+    ].all()
     assert not table.loc["firmographic", "feasible"]
     b2b = feasibility(load_config(repo / "configs" / "demo-b2b.yaml"))
     assert b2b.loc["firmographic", "feasible"] and not b2b.loc["psychographic", "feasible"]

@@ -8,8 +8,13 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = pytest.mark.slow
@@ -19,7 +24,9 @@ pytestmark = pytest.mark.slow
 def browser():
     if CHROMIUM is None:
         pytest.skip("chromium not installed (`apt-get install chromium`; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (dev extra)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed (dev extra)"
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
@@ -32,7 +39,12 @@ def visit(browser, path: Path) -> dict:
     seen = {"errors": [], "remote": []}
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.on("request", lambda r: seen["remote"].append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.on(
+        "request",
+        lambda r: (
+            seen["remote"].append(r.url) if not r.url.startswith(("file:", "data:")) else None
+        ),
+    )
     page.goto(path.as_uri(), wait_until="load")
     seen["title"] = page.title()
     seen["links"] = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
@@ -62,5 +74,9 @@ def test_index_and_reports_render_offline(browser, finished_run):
             assert target.exists(), f"{path.name} links to missing {target.name}"
             if target.suffix == ".html":
                 todo.append(target)
-    assert {p.name for p in pages} >= {"index.html", "01-objectives.html", "02-data-collection.html"}
+    assert {p.name for p in pages} >= {
+        "index.html",
+        "01-objectives.html",
+        "02-data-collection.html",
+    }
     assert pages[index]["title"].startswith("Customer segmentation")

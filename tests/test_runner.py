@@ -24,7 +24,13 @@ from .conftest import REPO, make_project
 
 
 def test_parse_sets_reads_yaml_values():
-    assert parse_sets(["a=3", "b=net", "c=0.5", "d=true", "e=[1, 2]"]) == {"a": 3, "b": "net", "c": 0.5, "d": True, "e": [1, 2]}
+    assert parse_sets(["a=3", "b=net", "c=0.5", "d=true", "e=[1, 2]"]) == {
+        "a": 3,
+        "b": "net",
+        "c": 0.5,
+        "d": True,
+        "e": [1, 2],
+    }
     with pytest.raises(ConfigError, match="key=value"):
         parse_sets(["cleaning.returns"])
 
@@ -35,7 +41,10 @@ def test_unknown_override_names_allowed_settings_and_parameters():
         split_sets({"show_rowz": 3}, specs)
     msg = str(exc.value)
     assert "unknown setting `show_rowz`" in msg and "show_rows" in msg and "cleaning" in msg
-    with pytest.raises(ConfigError, match=r"`show_rows` of 02-data-collection expects int \(default 5\), got 'many'"):
+    with pytest.raises(
+        ConfigError,
+        match=r"`show_rows` of 02-data-collection expects int \(default 5\), got 'many'",
+    ):
         split_sets({"show_rows": "many"}, specs)
     with pytest.raises(ConfigError, match="set by `seglab run`"):
         split_sets({"run_id": "x"}, specs)
@@ -87,28 +96,50 @@ def test_full_run_writes_reports_results_and_manifest(finished_run):
     # hand-off files for the next notebooks
     assert (root / "data" / "interim" / result.run_id / "transactions.parquet").is_file()
     rfm, stages = results["rfm"], results["lifecycle"]["stages"]
-    assert rfm["customers"] == data["customers"] and sum(rfm["segments"].values()) == rfm["customers"]
+    assert (
+        rfm["customers"] == data["customers"] and sum(rfm["segments"].values()) == rfm["customers"]
+    )
     assert stages["prospect"] > 0 and sum(stages.values()) == results["features"]["customers"]
     assert 0.5 < results["value"]["top20_revenue_share"] < 1
-    feats = pd.read_parquet(root / "data" / "processed" / result.run_id / "customer_features.parquet")
+    feats = pd.read_parquet(
+        root / "data" / "processed" / result.run_id / "customer_features.parquet"
+    )
     assert feats["customer_id"].is_unique and feats["lifecycle_stage"].notna().all()
     assert feats.loc[~feats["is_prospect"], "rfm_segment"].notna().all()
     clus = results["clustering"]
     assert clus["k"] >= 2 and clus["method"] in ("kmeans", "minibatch")
-    assert sum(clus["sizes"].values()) == results["features"]["customers"]  # everyone has exactly one segment
+    assert (
+        sum(clus["sizes"].values()) == results["features"]["customers"]
+    )  # everyone has exactly one segment
     assert set(clus["stability"]) == {str(i) for i in range(1, clus["k"] + 1)}
     assert -1 <= clus["silhouette"] <= 1 and 0 <= clus["ari_vs_truth"] <= 1
     segs = pd.read_parquet(root / "data" / "processed" / result.run_id / "segments.parquet")
     assert segs["customer_id"].is_unique and len(segs) == results["features"]["customers"]
     names = results["profiling"]["names"]
-    assert set(names) == {str(i) for i in range(0, clus["k"] + 1)} and len(set(names.values())) == len(names)
+    assert set(names) == {str(i) for i in range(0, clus["k"] + 1)} and len(
+        set(names.values())
+    ) == len(names)
     ev = results["evaluation"]
-    assert set(ev["scorecard"]) == {"measurable", "substantial", "distinct", "stable", "reachable", "actionable"}
+    assert set(ev["scorecard"]) == {
+        "measurable",
+        "substantial",
+        "distinct",
+        "stable",
+        "reachable",
+        "actionable",
+    }
     assert set(ev["scorecard"].values()) <= {"pass", "warn", "fail"}
     assert 0.6 < results["scoring"]["auc"] <= 1 and max(ev["time_split_lift"].values()) > 1
     exported = pd.read_parquet(result.report_dir / "exports" / "segment_assignments.parquet")
     assert exported["customer_id"].is_unique and len(exported) == results["features"]["customers"]
-    assert set(exported.columns) >= {"segment_id", "segment", "rfm_segment", "lifecycle_stage", "value_tier", "likelihood"}
+    assert set(exported.columns) >= {
+        "segment_id",
+        "segment",
+        "rfm_segment",
+        "lifecycle_stage",
+        "value_tier",
+        "likelihood",
+    }
     factors = results["factors"]
     assert factors["n_factors"] == 4  # the demo survey's planted factors
     assert 0.7 < factors["kmo"] < 1 and factors["bartlett_p"] < 1e-6
@@ -127,7 +158,9 @@ def test_reports_hide_code_and_load_nothing_from_the_network(finished_run):
     assert "Find the customers we are losing" in index  # the brief
     for page in run_dir.glob("*.html"):
         html = page.read_text()
-        assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", html), page.name
+        assert not re.search(r"""<(script|link|img)[^>]+(src|href)=["']?(https?:)?//""", html), (
+            page.name
+        )
         assert "ctx = RunContext.open" not in html, f"{page.name} shows code"
         leaks = re.findall(r"&lt;(?:Axes|Figure|matplotlib)[^&]*&gt;|PosixPath\(|Text\(0\.", html)
         assert not leaks, f"{page.name} shows Python reprs instead of results: {leaks[:3]}"
@@ -163,11 +196,15 @@ def test_failing_notebook_leaves_partial_report_and_exits_nonzero(tmp_path, monk
 def test_cli_rejects_bad_override_before_running(tmp_path, monkeypatch):
     root = make_project(tmp_path)
     monkeypatch.setenv("SEGLAB_ROOT", str(root))
-    out = CliRunner().invoke(app, ["run", "--config", "configs/demo.yaml", "--set", "cleaning.retruns=net"])
+    out = CliRunner().invoke(
+        app, ["run", "--config", "configs/demo.yaml", "--set", "cleaning.retruns=net"]
+    )
     assert out.exit_code == 2
     assert "unknown setting `cleaning.retruns`" in out.output and "returns" in out.output
     assert not list((root / "reports").iterdir())
-    out = CliRunner().invoke(app, ["validate", "--config", "configs/demo.yaml", "--set", "cleaning.returns=net"])
+    out = CliRunner().invoke(
+        app, ["validate", "--config", "configs/demo.yaml", "--set", "cleaning.returns=net"]
+    )
     assert out.exit_code == 0 and "is valid" in out.output
     out = CliRunner().invoke(app, ["run", "--config", "configs/nope.yaml"])
     assert out.exit_code == 2 and "not found" in out.output
@@ -175,18 +212,34 @@ def test_cli_rejects_bad_override_before_running(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_b2b_demo_runs_and_skips_the_survey_step(tmp_path, monkeypatch):
-    root = make_project(tmp_path, notebooks=("01-objectives", "02-data-collection", "03-customer-features", "04-factor-analysis"))
+    root = make_project(
+        tmp_path,
+        notebooks=(
+            "01-objectives",
+            "02-data-collection",
+            "03-customer-features",
+            "04-factor-analysis",
+        ),
+    )
     cfg = yaml.safe_load((REPO / "configs" / "demo-b2b.yaml").read_text())
     cfg["data"]["demo"].update(n_customers=300, n_lines=8000)
     (root / "configs" / "b2b.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("SEGLAB_ROOT", str(root))
     result = run_pipeline("configs/b2b.yaml")
     status = {n.name: n.status for n in result.notebooks}
-    assert status == {"01-objectives": "ok", "02-data-collection": "ok", "03-customer-features": "ok",
-                      "04-factor-analysis": "skipped"}
+    assert status == {
+        "01-objectives": "ok",
+        "02-data-collection": "ok",
+        "03-customer-features": "ok",
+        "04-factor-analysis": "skipped",
+    }
     assert "`data.survey`" in result.notebooks[3].error
-    feats = pd.read_parquet(root / "data" / "processed" / result.run_id / "customer_features.parquet")
-    assert (feats.loc[~feats["is_prospect"], "n_buying_contacts"] >= 1).all()  # accounts with their contacts
+    feats = pd.read_parquet(
+        root / "data" / "processed" / result.run_id / "customer_features.parquet"
+    )
+    assert (
+        feats.loc[~feats["is_prospect"], "n_buying_contacts"] >= 1
+    ).all()  # accounts with their contacts
     index = (result.report_dir / "index.html").read_text()
     assert "skipped" in index and "data.survey" in index
     data = json.loads((result.report_dir / "results.json").read_text())["data"]
@@ -207,7 +260,13 @@ def test_stale_demo_data_is_detected_not_overwritten(tmp_path, monkeypatch):
     (folder / "demo.json").write_text(json.dumps({**stamp, "generator_version": 0}))
     with pytest.raises(ConfigError, match="generator_version=0.*delete that folder"):
         ensure_demo(cfg, ProjectPaths(root))
-    other = cfg.model_copy(update={"data": cfg.data.model_copy(update={"demo": cfg.data.demo.model_copy(update={"random_state": 7})})})
+    other = cfg.model_copy(
+        update={
+            "data": cfg.data.model_copy(
+                update={"demo": cfg.data.demo.model_copy(update={"random_state": 7})}
+            )
+        }
+    )
     with pytest.raises(ConfigError, match="random_state=42 \\(config: 7\\)"):
         (folder / "demo.json").write_text(json.dumps(stamp))
         ensure_demo(other, ProjectPaths(root))
@@ -226,5 +285,10 @@ def test_optional_hand_off_tables(tmp_path, monkeypatch):
     ctx.save(pd.DataFrame({"customer_id": ["a", "b"]}), "customers")
     assert ctx.load("customers", optional=True)["customer_id"].tolist() == ["a", "b"]
     assert ctx.customer_ids().tolist() == ["a", "b"]
-    names = ctx.segment_names(pd.DataFrame({"segment_id": [2, 1, 2], "segment": ["S2", "S1", "S2"]}))
-    assert names["segment_id"].tolist() == [1, 2] and names["action"].str.contains("06-profiling").all()
+    names = ctx.segment_names(
+        pd.DataFrame({"segment_id": [2, 1, 2], "segment": ["S2", "S1", "S2"]})
+    )
+    assert (
+        names["segment_id"].tolist() == [1, 2]
+        and names["action"].str.contains("06-profiling").all()
+    )

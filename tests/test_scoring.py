@@ -21,7 +21,9 @@ def trained(tmp_path):
     rows = np.concatenate([c * rng.lognormal(0, 0.25, size=(300, 3)) for c in centres])
     table = pd.DataFrame(rows, columns=BASIS).assign(customer_id=[f"C{i:04d}" for i in range(900)])
     prep = BasisPreprocessor(numeric=BASIS, skew="log1p")
-    seg = Segmenter(n_clusters=3, random_state=1).fit(prep.fit_transform(table), order_by=table["monetary"].to_numpy())
+    seg = Segmenter(n_clusters=3, random_state=1).fit(
+        prep.fit_transform(table), order_by=table["monetary"].to_numpy()
+    )
     model = SegmentationModel(prep, seg, BASIS, names={1: "Big", 2: "Mid", 3: "Small"})
     path = save_model(model, tmp_path / "model.joblib", training=table)
     return table, seg, path
@@ -41,7 +43,9 @@ def test_names_are_stored_in_the_model(trained):
     name_model(path, {1: "Champions", 2: "Steady", 3: "Drifting"})
     model = load_model(path)
     assert model.names == {1: "Champions", 2: "Steady", 3: "Drifting"}
-    np.testing.assert_array_equal(model.predict(table).to_numpy(), load_model(path).predict(table).to_numpy())
+    np.testing.assert_array_equal(
+        model.predict(table).to_numpy(), load_model(path).predict(table).to_numpy()
+    )
 
 
 def test_missing_and_mistyped_columns_fail_clearly(trained):
@@ -65,7 +69,10 @@ def test_score_command(trained, tmp_path):
     assert out.exit_code == 0, out.output
     scored = pd.read_csv(tmp_path / "new-segments.csv")
     assert scored["segment_id"].tolist() == (seg.labels_ + 1).tolist()
-    assert scored["segment"].iloc[0] in {"Big", "Mid", "Small"} and scored["customer_id"].iloc[0] == "C0000"
+    assert (
+        scored["segment"].iloc[0] in {"Big", "Mid", "Small"}
+        and scored["customer_id"].iloc[0] == "C0000"
+    )
     table.drop(columns="frequency").to_csv(data, index=False)
     out = CliRunner().invoke(app, ["score", "--model", str(path), "--data", str(data)])
     assert out.exit_code == 2 and "frequency" in out.output
@@ -76,8 +83,20 @@ def test_score_command_in_the_engine_gives_the_same_segments(trained, tmp_path):
     table, seg, path = trained
     data = tmp_path / "new.parquet"
     table.to_parquet(data, index=False)
-    out = CliRunner().invoke(app, ["score", "-m", str(path), "-d", str(data), "--engine", "duckdb",
-                                   "--out", str(tmp_path / "scored.csv")])
+    out = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "-m",
+            str(path),
+            "-d",
+            str(data),
+            "--engine",
+            "duckdb",
+            "--out",
+            str(tmp_path / "scored.csv"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     scored = pd.read_csv(tmp_path / "scored.csv").set_index("customer_id").loc[table["customer_id"]]
     assert scored["segment_id"].tolist() == (seg.labels_ + 1).tolist()

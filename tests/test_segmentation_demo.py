@@ -20,16 +20,23 @@ from .conftest import REPO
 def demo():
     cfg = load_config(REPO / "configs" / "demo-retail.yaml")
     data = make_retail(n_customers=8000, n_lines=160_000, random_state=21)
-    tx = clean_transactions(to_transactions(data.transactions, cfg.data.transactions), cfg.cleaning, now="2025-07-01").data
-    table = build_for_config(tx, to_customers(data.customers, cfg.data.customers), cfg).reset_index()
+    tx = clean_transactions(
+        to_transactions(data.transactions, cfg.data.transactions), cfg.cleaning, now="2025-07-01"
+    ).data
+    table = build_for_config(
+        tx, to_customers(data.customers, cfg.data.customers), cfg
+    ).reset_index()
     population = basis.split_population(table, cfg.clustering.basis)
-    prep = preprocessing.BasisPreprocessor(numeric=population.numeric, skew=cfg.clustering.skew,
-                                           winsorize=cfg.clustering.winsorize)
+    prep = preprocessing.BasisPreprocessor(
+        numeric=population.numeric, skew=cfg.clustering.skew, winsorize=cfg.clustering.winsorize
+    )
     return cfg, data.truth, population, prep.fit_transform(population.clustered)
 
 
 def fit(cfg, population, X, k):
-    model = clustering.Segmenter(n_clusters=k, method=cfg.clustering.method, random_state=cfg.random_state)
+    model = clustering.Segmenter(
+        n_clusters=k, method=cfg.clustering.method, random_state=cfg.random_state
+    )
     return model.fit(X, order_by=population.clustered[cfg.clustering.order_by].to_numpy())
 
 
@@ -37,11 +44,20 @@ def fit(cfg, population, X, k):
 def test_consensus_picks_the_planted_number_and_recovers_the_segments(demo):
     cfg, truth, population, X = demo
     planted = truth[truth["segment"] != "Prospect"]["segment"].nunique()
-    consensus = selection.consensus_k(X, k_range=range(2, 9), make_model=basis.SegmenterFactory(), random_state=0,
-                                      sample_size=5000, silhouette_sample=4000, n_bootstrap=5,
-                                      min_share=cfg.brief.min_segment_share)
+    consensus = selection.consensus_k(
+        X,
+        k_range=range(2, 9),
+        make_model=basis.SegmenterFactory(),
+        random_state=0,
+        sample_size=5000,
+        silhouette_sample=4000,
+        n_bootstrap=5,
+        min_share=cfg.brief.min_segment_share,
+    )
     assert consensus.recommended_k == planted == 5
-    segments = basis.assignments(population, fit(cfg, population, X, consensus.recommended_k).labels_)
+    segments = basis.assignments(
+        population, fit(cfg, population, X, consensus.recommended_k).labels_
+    )
     ari = basis.ari_vs_truth(segments, truth)
     assert ari >= 0.8, ari
     # prospects are kept, in their own segment, never silently dropped
@@ -67,11 +83,15 @@ def test_bad_bases_fail_clearly(demo):
     with pytest.raises((InputDataError, ValueError), match="3 customers"):
         fit(cfg, population, X[:3], 5)
     constant = population.clustered.assign(frequency=1.0)
-    with pytest.raises((InputDataError, ValueError), match="`frequency`.*constant|constant.*`frequency`"):
+    with pytest.raises(
+        (InputDataError, ValueError), match="`frequency`.*constant|constant.*`frequency`"
+    ):
         preprocessing.BasisPreprocessor(numeric=population.numeric).fit(constant)
     missing = population.clustered.assign(monetary=np.nan)
     with pytest.raises((InputDataError, ValueError), match="monetary"):
         preprocessing.BasisPreprocessor(numeric=population.numeric).fit(missing)
     with pytest.raises(Exception, match="match no column"):
-        basis.split_population(population.clustered.assign(is_prospect=False), ["recency_days", "spend_*"])
+        basis.split_population(
+            population.clustered.assign(is_prospect=False), ["recency_days", "spend_*"]
+        )
     assert adjusted_rand_score([0, 0, 1], [1, 1, 0]) == 1.0  # sanity of the metric used above

@@ -393,7 +393,12 @@ def test_plot_silhouette_and_projection_use_a_sample(blobs, no_show):
 
 
 def test_stability_of_given_labels_is_indexed_by_them():
-    X, y = make_blobs(n_samples=1500, centers=[(0, 0), (10, 0), (0, 10), (10, 10)], cluster_std=0.8, random_state=5)
+    X, y = make_blobs(
+        n_samples=1500,
+        centers=[(0, 0), (10, 0), (0, 10), (10, 10)],
+        cluster_std=0.8,
+        random_state=5,
+    )
     own = y[::-1].copy()  # a labelling unrelated to any fit order
     relabel = np.array([7, 3, 9, 1])[y]
     res = bootstrap_stability(X, None, 4, n_bootstrap=5, random_state=0, labels=relabel)

@@ -36,8 +36,10 @@ def select_columns(columns: list[str], patterns: list[str]) -> list[str]:
             f"table; columns are: {', '.join(columns)}. Fix: edit `clustering.basis` in the config"
         )
     return [
-        c for c in columns
-        if any(fnmatch.fnmatchcase(c, p) for p in include) and not any(fnmatch.fnmatchcase(c, p) for p in exclude)
+        c
+        for c in columns
+        if any(fnmatch.fnmatchcase(c, p) for p in include)
+        and not any(fnmatch.fnmatchcase(c, p) for p in exclude)
     ]
 
 
@@ -66,7 +68,9 @@ class Population:
         return self.numeric + self.categorical
 
 
-def split_population(table: pd.DataFrame, basis: list[str], categorical: list[str] | None = None) -> Population:
+def split_population(
+    table: pd.DataFrame, basis: list[str], categorical: list[str] | None = None
+) -> Population:
     """Separate customers that can be clustered (a purchase history) from prospects.
 
     Parameters
@@ -81,12 +85,22 @@ def split_population(table: pd.DataFrame, basis: list[str], categorical: list[st
     cols = [c for c in table.columns if c != "customer_id"]
     cat = select_columns(cols, categorical) if categorical else []
     num = [c for c in select_columns(cols, basis) if c not in cat]
-    prospect = table["is_prospect"].fillna(False).astype(bool) if "is_prospect" in table else pd.Series(False, index=table.index)
-    excluded = table.loc[prospect, ["customer_id"]].assign(reason="no purchase in the analysis window (prospect)")
-    return Population(table.loc[~prospect].reset_index(drop=True), excluded.reset_index(drop=True), num, cat)
+    prospect = (
+        table["is_prospect"].fillna(False).astype(bool)
+        if "is_prospect" in table
+        else pd.Series(False, index=table.index)
+    )
+    excluded = table.loc[prospect, ["customer_id"]].assign(
+        reason="no purchase in the analysis window (prospect)"
+    )
+    return Population(
+        table.loc[~prospect].reset_index(drop=True), excluded.reset_index(drop=True), num, cat
+    )
 
 
-def assignments(population: Population, labels: Any, names: dict[int, str] | None = None) -> pd.DataFrame:
+def assignments(
+    population: Population, labels: Any, names: dict[int, str] | None = None
+) -> pd.DataFrame:
     """One segment per customer: clustered customers get 1..k, prospects :data:`PROSPECT_SEGMENT`.
 
     Parameters
@@ -97,10 +111,17 @@ def assignments(population: Population, labels: Any, names: dict[int, str] | Non
     names : dict, optional
         Segment id -> name.
     """
-    clustered = pd.DataFrame({"customer_id": population.clustered["customer_id"].to_numpy(),
-                              "segment_id": pd.Series(labels).to_numpy() + 1, "reason": "clustered"})
+    clustered = pd.DataFrame(
+        {
+            "customer_id": population.clustered["customer_id"].to_numpy(),
+            "segment_id": pd.Series(labels).to_numpy() + 1,
+            "reason": "clustered",
+        }
+    )
     excluded = population.excluded.assign(segment_id=PROSPECT_SEGMENT)
-    out = pd.concat([clustered, excluded[["customer_id", "segment_id", "reason"]]], ignore_index=True)
+    out = pd.concat(
+        [clustered, excluded[["customer_id", "segment_id", "reason"]]], ignore_index=True
+    )
     default = {PROSPECT_SEGMENT: "Prospects (no purchase)"}
     names = {**default, **(names or {})}
     out["segment"] = out["segment_id"].map(lambda s: names.get(s, f"Segment {s}"))
@@ -117,12 +138,16 @@ class SegmenterFactory:
     def __call__(self, k: int, random_state: int | None = None):
         from seglab.clustering import Segmenter
 
-        return Segmenter(n_clusters=k, method=self.method, random_state=random_state, **dict(self.options))
+        return Segmenter(
+            n_clusters=k, method=self.method, random_state=random_state, **dict(self.options)
+        )
 
 
 def ari_vs_truth(segments: pd.DataFrame, truth: pd.DataFrame) -> float:
     """Adjusted Rand index between clustered customers' segments and planted ones (teaching only)."""
     from sklearn.metrics import adjusted_rand_score
 
-    merged = segments[segments["segment_id"] != PROSPECT_SEGMENT].merge(truth, on="customer_id", suffixes=("", "_truth"))
+    merged = segments[segments["segment_id"] != PROSPECT_SEGMENT].merge(
+        truth, on="customer_id", suffixes=("", "_truth")
+    )
     return float(adjusted_rand_score(merged["segment_truth"], merged["segment_id"]))

@@ -68,7 +68,9 @@ def _is_return(df: pd.DataFrame, prefix: str | None) -> pd.Series:
     return flag
 
 
-def _rule_mask(df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp, rule: str) -> tuple[str, pd.Series | None]:
+def _rule_mask(
+    df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp, rule: str
+) -> tuple[str, pd.Series | None]:
     """What ``rule`` does, and the boolean mask of rows it would remove (None when it is off).
 
     Only the asked rule is evaluated: the duplicate check hashes every column of every
@@ -77,15 +79,23 @@ def _rule_mask(df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp, rule: str) 
     if rule == "missing_values":
         value_cols = [c for c in ("quantity", "unit_price", "amount") if c in df]
         what = f"timestamp or value ({', '.join(value_cols)}) missing"
-        return what, (df["timestamp"].isna() | df[value_cols].isna().any(axis=1)) if rules.missing_values else None
+        return what, (
+            df["timestamp"].isna() | df[value_cols].isna().any(axis=1)
+        ) if rules.missing_values else None
     if rule == "missing_customer_id":
         what = "customer id missing (cannot be attributed to a customer)"
         return what, df["customer_id"].isna() if rules.missing_customer_id else None
     if rule == "returns":
         qty = df["quantity"] if "quantity" in df else df["amount"]
         if rules.returns == "drop":
-            pref = f" or order id starting with '{rules.cancellation_prefix}'" if rules.cancellation_prefix else ""
-            return f"returns and cancellations dropped (quantity <= 0{pref})", qty.le(0) | df["is_return"]
+            pref = (
+                f" or order id starting with '{rules.cancellation_prefix}'"
+                if rules.cancellation_prefix
+                else ""
+            )
+            return f"returns and cancellations dropped (quantity <= 0{pref})", qty.le(0) | df[
+                "is_return"
+            ]
         return "zero-quantity lines dropped; returns kept and netted against purchases", qty.eq(0)
     if rule == "non_positive_price":
         price = df["unit_price"] if "unit_price" in df else df["amount"].abs()
@@ -105,7 +115,10 @@ def _rule_mask(df: pd.DataFrame, rules: Cleaning, now: pd.Timestamp, rule: str) 
             mask |= df["timestamp"] < start
         if end is not None:
             mask |= df["timestamp"] >= end
-        return f"outside the analysis window {rules.window.start or '...'} to {rules.window.end or '...'}", mask
+        return (
+            f"outside the analysis window {rules.window.start or '...'} to {rules.window.end or '...'}",
+            mask,
+        )
     if rule == "future":
         what = f"timestamp in the future (after {now:%Y-%m-%d %H:%M})"
         return what, (df["timestamp"] > now) if rules.future else None
@@ -150,7 +163,9 @@ def clean_transactions(
     """
     now = pd.Timestamp(now) if now is not None else pd.Timestamp.now()
     rows_read = len(df)
-    data = df.assign(is_return=_is_return(df, rules.cancellation_prefix))  # copy-on-write: no deep copy
+    data = df.assign(
+        is_return=_is_return(df, rules.cancellation_prefix)
+    )  # copy-on-write: no deep copy
     rows = []
     notes = []
     # every rule but duplicates looks at one row at a time, so its mask is computed on all
@@ -218,12 +233,18 @@ def plot_row_loss(result: CleaningResult, ax=None):
     active = result.row_loss[result.row_loss["active"]].iloc[::-1]
     ax = ax or plt.subplots(figsize=(8, 0.45 * len(active) + 1.2))[1]
     labels = active["rule"].str.replace("_", " ")
-    ax.barh(labels, active["rows_removed"], color=["#c44e52" if r else "#b0b0b0" for r in active["rows_removed"]])
+    ax.barh(
+        labels,
+        active["rows_removed"],
+        color=["#c44e52" if r else "#b0b0b0" for r in active["rows_removed"]],
+    )
     top = max(int(active["rows_removed"].max()), 1)
     for i, r in enumerate(active.itertuples()):
         text = f" {r.rows_removed:,} rows ({r.share_of_rows_read:.1%}), {r.customers_affected:,} customers"
         ax.text(r.rows_removed, i, text, va="center", fontsize=8)
     ax.set_xlim(0, top * 1.8)
     ax.set_xlabel("rows removed")
-    ax.set_title(f"Rows removed by each cleaning rule: {result.rows_kept:,} of {result.rows_read:,} kept")
+    ax.set_title(
+        f"Rows removed by each cleaning rule: {result.rows_kept:,} of {result.rows_read:,} kept"
+    )
     return ax

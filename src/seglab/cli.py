@@ -28,10 +28,25 @@ def _fail(exc: Exception, code: int) -> None:
 @app.command()
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="Run configuration (YAML).")],
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override: key=value (config setting or notebook parameter); repeatable.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this notebook (number or name); repeatable.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for run folders (default reports/).")] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Reuse an existing run folder (e.g. with --only).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Override: key=value (config setting or notebook parameter); repeatable.",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only this notebook (number or name); repeatable."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for run folders (default reports/).")
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Reuse an existing run folder (e.g. with --only)."),
+    ] = None,
 ) -> None:
     """Run the notebook pipeline for CONFIG and write reports/<run-id>/index.html."""
     from seglab.runner import parse_sets, run_pipeline
@@ -54,11 +69,16 @@ def run(
 
     try:
         console.print(f"seglab run: {config}", highlight=False)
-        result = run_pipeline(config, parse_sets(set_), only=only, out=out, run_id=run_id, progress=progress)
+        result = run_pipeline(
+            config, parse_sets(set_), only=only, out=out, run_id=run_id, progress=progress
+        )
     except RunError as exc:
         if status is not None:
             status.stop()
-        console.print(f"[bold red]run failed:[/] {exc}\npartial report written; see the run folder's index.html", highlight=False)
+        console.print(
+            f"[bold red]run failed:[/] {exc}\npartial report written; see the run folder's index.html",
+            highlight=False,
+        )
         raise typer.Exit(1) from None
     except SeglabError as exc:
         _fail(exc, 2)
@@ -69,7 +89,9 @@ def run(
 @app.command()
 def validate(
     config: Annotated[Path, typer.Option("--config", "-c", help="Run configuration (YAML).")],
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Override: key=value; repeatable.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Override: key=value; repeatable.")
+    ] = None,
 ) -> None:
     """Check a config, its overrides and its input files without running notebooks."""
     from seglab.config import apply_overrides, parse_config, read_config_dict
@@ -86,24 +108,46 @@ def validate(
     missing = [
         f"{name}: {project.resolve(src.path)}"
         for name in ("transactions", "customers", "survey", "campaigns")
-        if (src := getattr(cfg.data, name)) is not None and src.path and not project.resolve(src.path).is_file()
+        if (src := getattr(cfg.data, name)) is not None
+        and src.path
+        and not project.resolve(src.path).is_file()
     ]
     if missing and cfg.data.demo is None:
         _fail(SeglabError("input files not found:\n  " + "\n  ".join(missing)), 2)
     console.print(f"[green]{path} is valid[/] (config `{cfg.name}`)", highlight=False)
     if missing:
-        console.print("demo inputs will be generated on the first run: " + "; ".join(missing), highlight=False)
+        console.print(
+            "demo inputs will be generated on the first run: " + "; ".join(missing), highlight=False
+        )
 
 
 @app.command()
 def score(
-    model: Annotated[Path, typer.Option("--model", "-m", help="Saved model (segmentation_model.joblib of a run).")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Customer table to score (CSV or Parquet) with the basis columns.")],
-    out: Annotated[Path | None, typer.Option("--out", help="Output file (.csv or .parquet); default <data>-segments.csv.")] = None,
-    id_column: Annotated[str, typer.Option(help="Customer id column, copied to the output.")] = "customer_id",
-    engine: Annotated[str, typer.Option(help="python (in memory; refuses any bad row), duckdb or spark "
-                                             "(in the engine: for millions of rows; bad rows get no segment "
-                                             "and are counted).")] = "python",
+    model: Annotated[
+        Path,
+        typer.Option("--model", "-m", help="Saved model (segmentation_model.joblib of a run)."),
+    ],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", "-d", help="Customer table to score (CSV or Parquet) with the basis columns."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output file (.csv or .parquet); default <data>-segments.csv."),
+    ] = None,
+    id_column: Annotated[
+        str, typer.Option(help="Customer id column, copied to the output.")
+    ] = "customer_id",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="python (in memory; refuses any bad row), duckdb or spark "
+            "(in the engine: for millions of rows; bad rows get no segment "
+            "and are counted)."
+        ),
+    ] = "python",
 ) -> None:
     """Assign customers to the segments of a saved model."""
     import pandas as pd
@@ -158,14 +202,18 @@ def notebooks() -> None:
 
     table = Table("notebook", "title", "parameters (default)")
     for spec in discover_notebooks(ProjectPaths(project_root()).notebooks):
-        params = ", ".join(f"{k}={v!r}" for k, v in spec.parameters.items() if k not in RUNNER_PARAMETERS)
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in spec.parameters.items() if k not in RUNNER_PARAMETERS
+        )
         table.add_row(spec.name, spec.title, params or "-")
     Console().print(table)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo tables to.")] = Path("data/raw/demo-retail"),
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the demo tables to.")] = Path(
+        "data/raw/demo-retail"
+    ),
     flavour: Annotated[str, typer.Option(help="retail (B2C) or b2b.")] = "retail",
     n_customers: Annotated[int, typer.Option(help="Customers (B2C) or accounts (B2B).")] = 20_000,
     n_lines: Annotated[int, typer.Option(help="Transaction lines.")] = 400_000,
@@ -179,9 +227,13 @@ def demo(
         _fail(SeglabError(f"--flavour must be retail or b2b, got {flavour!r}"), 2)
     with console.status("generating demo data ..."):
         if flavour == "retail":
-            data = datasets.make_retail(n_customers=n_customers, n_lines=n_lines, random_state=random_state)
+            data = datasets.make_retail(
+                n_customers=n_customers, n_lines=n_lines, random_state=random_state
+            )
         else:
-            data = datasets.make_b2b(n_accounts=n_customers, n_lines=n_lines, random_state=random_state)
+            data = datasets.make_b2b(
+                n_accounts=n_customers, n_lines=n_lines, random_state=random_state
+            )
         paths = datasets.write_demo(data, out, fmt=fmt)
     for name, p in paths.items():
         console.print(f"  {name:<14} {p}", highlight=False)

@@ -212,8 +212,17 @@ class Clustering(_Strict):
     """Clustering: basis variables, algorithm, choice of k, stability (notebook 05)."""
 
     basis: list[str] = Field(
-        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "share_*",
-                                 "!share_channel_*", "!share_device_*", "!share_other", "!share_missing"]
+        default_factory=lambda: [
+            "recency_days",
+            "frequency",
+            "monetary",
+            "avg_order_value",
+            "share_*",
+            "!share_channel_*",
+            "!share_device_*",
+            "!share_other",
+            "!share_missing",
+        ]
     )
     categorical: list[str] = Field(default_factory=list)
     descriptors: list[str] = Field(default_factory=list)
@@ -244,13 +253,27 @@ class Evaluation(_Strict):
     horizon_days: int = Field(181, ge=14, le=730)
     n_boot: int = Field(300, ge=50, le=5000)
     likelihood_features: list[str] = Field(
-        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                                 "mean_interpurchase_days"]
+        default_factory=lambda: [
+            "recency_days",
+            "frequency",
+            "monetary",
+            "avg_order_value",
+            "tenure_days",
+            "mean_interpurchase_days",
+        ]
     )
     rule_depth: int = Field(3, ge=1, le=6)
     rule_features: list[str] = Field(
-        default_factory=lambda: ["recency_days", "frequency", "monetary", "avg_order_value", "share_*",
-                                 "!share_channel_*", "!share_other", "!share_missing"]
+        default_factory=lambda: [
+            "recency_days",
+            "frequency",
+            "monetary",
+            "avg_order_value",
+            "share_*",
+            "!share_channel_*",
+            "!share_other",
+            "!share_missing",
+        ]
     )
 
 
@@ -264,7 +287,9 @@ class Truth(Source):
 class Factors(_Strict):
     """Factor analysis of survey items (notebook 04)."""
 
-    n_factors: int | None = Field(None, ge=1, description="None: chosen by parallel analysis, MAP as check")
+    n_factors: int | None = Field(
+        None, ge=1, description="None: chosen by parallel analysis, MAP as check"
+    )
     method: Literal["minres", "ml", "principal"] = "minres"
     rotation: Literal["varimax", "promax", "oblimin", "none"] = "varimax"
     scores: Literal["regression", "bartlett"] = "regression"
@@ -282,7 +307,9 @@ class Spark(_Strict):
     master: str = Field("local[*]", description="local[*], spark://host:7077, yarn, k8s://...")
     app_name: str = "seglab"
     conf: dict[str, str] = Field(default_factory=dict, description="extra spark.* settings")
-    remote: str | None = Field(None, description="Spark Connect URL (sc://host:15002) instead of master")
+    remote: str | None = Field(
+        None, description="Spark Connect URL (sc://host:15002) instead of master"
+    )
 
 
 class Report(_Strict):
@@ -462,12 +489,16 @@ def check_config_key(key: str) -> None:
         if part not in model.model_fields:
             where = ".".join(parts[:i]) or "the top level"
             allowed = ", ".join(sorted(model.model_fields))
-            raise ConfigError(f"unknown setting `{key}`: `{part}` is not a setting of {where}; allowed: {allowed}")
+            raise ConfigError(
+                f"unknown setting `{key}`: `{part}` is not a setting of {where}; allowed: {allowed}"
+            )
         field = model.model_fields[part]
         model = _unwrap_model(field.annotation)
         # dict-valued settings (e.g. customers.descriptors) accept any sub-key
         if model is None and i < len(parts) - 1 and "dict" not in str(field.annotation):
-            raise ConfigError(f"unknown setting `{key}`: `{part}` takes a single value, not sub-keys")
+            raise ConfigError(
+                f"unknown setting `{key}`: `{part}` takes a single value, not sub-keys"
+            )
 
 
 def dump_config(config: Config) -> str:

@@ -78,7 +78,11 @@ class RunContext:
         return write_frame(df, folder / f"{name}.parquet")
 
     def path(
-        self, name: str, stage: str = "interim", producer: str = "an earlier notebook", optional: bool = False
+        self,
+        name: str,
+        stage: str = "interim",
+        producer: str = "an earlier notebook",
+        optional: bool = False,
     ) -> Path | None:
         """The Parquet file of a hand-off table, for engines that read it themselves.
 
@@ -128,12 +132,18 @@ class RunContext:
         from seglab.intake import normalise_ids, read_source
 
         raw, _ = read_source(src, self.project.root)
-        return pd.DataFrame({"customer_id": normalise_ids(raw[src.id_column]), "segment": raw[src.segment_column]})
+        return pd.DataFrame(
+            {"customer_id": normalise_ids(raw[src.id_column]), "segment": raw[src.segment_column]}
+        )
 
     def segment_names(self, segments: pd.DataFrame) -> pd.DataFrame:
         """Segment id, name and suggested action: from notebook 06 when it ran, else generic names."""
         named = self.load("segment_names", stage="processed", optional=True)
         if named is not None:
             return named
-        named = segments.drop_duplicates("segment_id")[["segment_id", "segment"]].sort_values("segment_id")
-        return named.assign(action="review this segment with the team (run 06-profiling for a suggestion)")
+        named = segments.drop_duplicates("segment_id")[["segment_id", "segment"]].sort_values(
+            "segment_id"
+        )
+        return named.assign(
+            action="review this segment with the team (run 06-profiling for a suggestion)"
+        )

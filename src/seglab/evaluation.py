@@ -315,7 +315,9 @@ def outcomes_from_table(
     return _outcome_frame(segments, customers, buyers, revenue)
 
 
-def _outcome_frame(segments: pd.Series, customers: Any, buyers: pd.Index, revenue: pd.Series) -> pd.DataFrame:
+def _outcome_frame(
+    segments: pd.Series, customers: Any, buyers: pd.Index, revenue: pd.Series
+) -> pd.DataFrame:
     if customers is None:
         ids = pd.Index(segments.index)
     elif isinstance(customers, pd.DataFrame):
@@ -823,7 +825,12 @@ def likelihood_to_buy(
     )
     with threadpool_limits(1):
         clf.fit(tab[features].astype(float).to_numpy(), y.to_numpy())
-    meta = {"n_train": len(y), "n_available": n_available, "base_rate": float(y.mean()), "outcome": outcome}
+    meta = {
+        "n_train": len(y),
+        "n_available": n_available,
+        "base_rate": float(y.mean()),
+        "outcome": outcome,
+    }
     return LikelihoodModel(pipeline=clf, features=features, meta=meta)
 
 
@@ -1062,8 +1069,11 @@ def plot_lift(lift: pd.DataFrame, ax: Any = None) -> Any:
 def kpi_wide(kpis: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """The long KPI table of :func:`kpi_table` as segments x KPIs, each cell ``estimate (low-high)``."""
     cell = kpis.apply(
-        lambda r: f"{r['estimate']:.{digits}g} ({r['low']:.{digits}g}-{r['high']:.{digits}g})", axis=1
+        lambda r: f"{r['estimate']:.{digits}g} ({r['low']:.{digits}g}-{r['high']:.{digits}g})",
+        axis=1,
     )
-    wide = kpis.assign(cell=cell).pivot_table(index="segment", columns="kpi", values="cell", aggfunc="first", observed=True)
+    wide = kpis.assign(cell=cell).pivot_table(
+        index="segment", columns="kpi", values="cell", aggfunc="first", observed=True
+    )
     wide.columns.name = None
     return wide.fillna("")

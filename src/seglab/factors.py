@@ -1678,7 +1678,9 @@ def _factor_scales(model: FactorModel, items_df: pd.DataFrame, threshold: float)
         yield factor, items, lam, items_df[items] * np.sign(lam).replace(0, 1).to_numpy()
 
 
-def alpha_if_deleted_table(model: FactorModel, items_df: pd.DataFrame, threshold: float = 0.3) -> pd.DataFrame:
+def alpha_if_deleted_table(
+    model: FactorModel, items_df: pd.DataFrame, threshold: float = 0.3
+) -> pd.DataFrame:
     """Alpha of each factor's scale with each of its items left out, beside the full alpha.
 
     An item whose removal *raises* alpha (``improves`` True) weakens its scale: reword or drop it.
@@ -1695,8 +1697,17 @@ def alpha_if_deleted_table(model: FactorModel, items_df: pd.DataFrame, threshold
             continue
         full = cronbach_alpha(data)
         dropped = alpha_if_deleted(data)
-        frames.append(pd.DataFrame({"factor": factor, "item": items, "loading": lam.to_numpy(), "alpha": full,
-                                    "alpha_if_deleted": dropped.reindex(items).to_numpy()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "factor": factor,
+                    "item": items,
+                    "loading": lam.to_numpy(),
+                    "alpha": full,
+                    "alpha_if_deleted": dropped.reindex(items).to_numpy(),
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["loading", "alpha", "alpha_if_deleted", "improves"])
     out = pd.concat(frames, ignore_index=True).set_index(["factor", "item"])
@@ -1924,8 +1935,14 @@ def score_table(
         Indexed by customer id: ``survey_status`` (``scored``, ``dropped in screening``,
         ``no survey``) and one column per factor (missing unless scored).
     """
-    ids = pd.Index(pd.unique(pd.Index(list(customers)).append(pd.Index(list(answered)))), name="customer_id")
+    ids = pd.Index(
+        pd.unique(pd.Index(list(customers)).append(pd.Index(list(answered)))), name="customer_id"
+    )
     out = scores.reindex(ids)
-    status = np.where(ids.isin(scores.index), "scored", np.where(ids.isin(list(answered)), "dropped in screening", "no survey"))
+    status = np.where(
+        ids.isin(scores.index),
+        "scored",
+        np.where(ids.isin(list(answered)), "dropped in screening", "no survey"),
+    )
     out.insert(0, "survey_status", status)
     return out

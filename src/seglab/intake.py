@@ -17,7 +17,16 @@ from seglab.errors import InputDataError
 #: Roles of a transaction table that hold numbers.
 NUMERIC_ROLES = ("quantity", "unit_price", "amount")
 #: Roles kept as text.
-TEXT_ROLES = ("customer_id", "order_id", "category", "product", "channel", "device", "account_id", "contact_id")
+TEXT_ROLES = (
+    "customer_id",
+    "order_id",
+    "category",
+    "product",
+    "channel",
+    "device",
+    "account_id",
+    "contact_id",
+)
 
 _SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -65,7 +74,12 @@ def detect_format(src: Source) -> str:
     suffixes = Path(src.path or "").suffixes
     for suffix in reversed(suffixes):
         fmt = _SUFFIX_FORMATS.get(suffix.lower())
-        if fmt and not (suffix.lower() == ".gz" and len(suffixes) > 1 and suffixes[-2].lower() in _SUFFIX_FORMATS and _SUFFIX_FORMATS[suffixes[-2].lower()] != "csv"):
+        if fmt and not (
+            suffix.lower() == ".gz"
+            and len(suffixes) > 1
+            and suffixes[-2].lower() in _SUFFIX_FORMATS
+            and _SUFFIX_FORMATS[suffixes[-2].lower()] != "csv"
+        ):
             return fmt
     raise InputDataError(
         f"cannot tell the format of {src.path!r} from its name; set `format:` to one of "
@@ -85,12 +99,18 @@ def _read_csv(path: Path, src: Source, info: SourceInfo) -> pd.DataFrame:
     encodings = [src.encoding] if src.encoding else ["utf-8", "latin-1"]
     last_error: Exception | None = None
     for enc in encodings:
-        enc_opt = [] if enc.lower().replace("-", "") == "utf8" else [f"encoding={_sql_literal(enc)}"]
+        enc_opt = (
+            [] if enc.lower().replace("-", "") == "utf8" else [f"encoding={_sql_literal(enc)}"]
+        )
         sql = f"SELECT * FROM read_csv({_sql_literal(str(path))}, {', '.join(opts + enc_opt)})"
         try:
             with duckdb.connect() as con:
                 df = con.sql(sql).df()
-        except (duckdb.InvalidInputException, duckdb.NotImplementedException, duckdb.IOException) as exc:
+        except (
+            duckdb.InvalidInputException,
+            duckdb.NotImplementedException,
+            duckdb.IOException,
+        ) as exc:
             last_error = exc
             continue
         info.encoding = enc
@@ -109,7 +129,9 @@ def _read_duckdb(path: Path, src: Source) -> pd.DataFrame:
     with duckdb.connect(str(path), read_only=True) as con:
         if src.query:
             return con.sql(src.query).df()
-        tables = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        }
         if src.table not in tables:
             raise InputDataError(
                 f"table `{src.table}` not found in {path}; tables there: {', '.join(sorted(tables)) or 'none'}"
@@ -230,7 +252,9 @@ def parse_numbers(s: pd.Series, column: str, role: str, decimal: str = ".") -> p
     return out
 
 
-def parse_dates(s: pd.Series, column: str, role: str, fmt: str | None = None, dayfirst: bool = False) -> pd.Series:
+def parse_dates(
+    s: pd.Series, column: str, role: str, fmt: str | None = None, dayfirst: bool = False
+) -> pd.Series:
     """Parse a column of dates or timestamps; unparseable values raise with count and examples."""
     if pd.api.types.is_datetime64_any_dtype(s):
         out = s
@@ -271,7 +295,9 @@ def normalise_ids(s: pd.Series) -> pd.Series:
     return text
 
 
-def to_transactions(raw: pd.DataFrame, src: TransactionsSource, where: str = "the transactions table") -> pd.DataFrame:
+def to_transactions(
+    raw: pd.DataFrame, src: TransactionsSource, where: str = "the transactions table"
+) -> pd.DataFrame:
     """Map a raw transaction table to seglab's canonical columns, validating values.
 
     Canonical columns: ``customer_id``, ``order_id``, ``timestamp``, ``quantity``,
@@ -287,7 +313,9 @@ def to_transactions(raw: pd.DataFrame, src: TransactionsSource, where: str = "th
     """
     roles = {k: v for k, v in src.columns.model_dump().items() if v is not None}
     _require_columns(raw, roles, where, "data.transactions.columns")
-    _require_columns(raw, {f"descriptor {d}": d for d in src.descriptors}, where, "data.transactions.descriptors")
+    _require_columns(
+        raw, {f"descriptor {d}": d for d in src.descriptors}, where, "data.transactions.descriptors"
+    )
     out = pd.DataFrame(index=raw.index)
     for role, col in roles.items():
         if role in NUMERIC_ROLES:
@@ -295,7 +323,9 @@ def to_transactions(raw: pd.DataFrame, src: TransactionsSource, where: str = "th
         elif role == "timestamp":
             out[role] = parse_dates(raw[col], col, role, src.timestamp_format, src.dayfirst)
         else:
-            out[role] = normalise_ids(raw[col]) if role.endswith("_id") else raw[col].astype("string")
+            out[role] = (
+                normalise_ids(raw[col]) if role.endswith("_id") else raw[col].astype("string")
+            )
     if "amount" not in out:
         out["amount"] = out["quantity"] * out["unit_price"]
     if "order_id" not in out:
@@ -309,7 +339,9 @@ def to_transactions(raw: pd.DataFrame, src: TransactionsSource, where: str = "th
     return out.reset_index(drop=True)
 
 
-def to_customers(raw: pd.DataFrame, src: CustomersSource, where: str = "the customers table") -> pd.DataFrame:
+def to_customers(
+    raw: pd.DataFrame, src: CustomersSource, where: str = "the customers table"
+) -> pd.DataFrame:
     """Map a raw customer table: ``customer_id``, optional ``signup_date``, descriptor columns."""
     roles = {k: v for k, v in src.columns.model_dump().items() if v is not None}
     _require_columns(raw, roles, where, "data.customers.columns")
@@ -317,7 +349,9 @@ def to_customers(raw: pd.DataFrame, src: CustomersSource, where: str = "the cust
     _require_columns(raw, desc, where, "data.customers.descriptors")
     out = pd.DataFrame({"customer_id": normalise_ids(raw[roles["customer_id"]])})
     if "signup_date" in roles:
-        out["signup_date"] = parse_dates(raw[roles["signup_date"]], roles["signup_date"], "signup_date")
+        out["signup_date"] = parse_dates(
+            raw[roles["signup_date"]], roles["signup_date"], "signup_date"
+        )
     for col in dict.fromkeys(desc.values()):
         out[col] = raw[col]
     dup = out["customer_id"].duplicated() & out["customer_id"].notna()
@@ -414,8 +448,18 @@ def _parse_bool(s: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.astype(bool)
     text = s.astype("string").str.strip().str.lower()
-    mapping = {"true": True, "1": True, "yes": True, "y": True, "t": True,
-               "false": False, "0": False, "no": False, "n": False, "f": False}
+    mapping = {
+        "true": True,
+        "1": True,
+        "yes": True,
+        "y": True,
+        "t": True,
+        "false": False,
+        "0": False,
+        "no": False,
+        "n": False,
+        "f": False,
+    }
     out = text.map(mapping)
     bad = text.notna() & out.isna()
     if bad.any() or text.isna().any():
@@ -432,8 +476,12 @@ def load_campaigns(config, project) -> pd.DataFrame | None:
     if src is None:
         return None
     raw, info = read_source(src, project.root)
-    _require_columns(raw, {"customer id": src.id_column, "treated": src.treated, "responded": src.responded},
-                     info.location, "data.campaigns")
+    _require_columns(
+        raw,
+        {"customer id": src.id_column, "treated": src.treated, "responded": src.responded},
+        info.location,
+        "data.campaigns",
+    )
     out = raw.drop(columns=[src.id_column, src.treated, src.responded])
     out.insert(0, "customer_id", normalise_ids(raw[src.id_column]))
     out["treated"] = _parse_bool(raw[src.treated], src.treated)

@@ -109,45 +109,110 @@ DATA_KINDS = {
 MODELS: dict[str, SegmentationModel] = {
     m.key: m
     for m in (
-        SegmentationModel("demographic", "Demographic", "who they are: age, gender, income, education, family",
-                          ("demographic",), "easy to get and to act on in media buying",
-                          "assumes needs follow demographics, which they often do not"),
-        SegmentationModel("geographic", "Geographic", "where they are: country, region, city",
-                          ("geographic",), "simple; matches sales territories and logistics",
-                          "location rarely explains why people buy"),
-        SegmentationModel("behavioural", "Behavioural", "how they buy and use: frequency, basket, categories, channel",
-                          ("transactions",), "built from facts in the billing system; predicts upsell and churn",
-                          "tells what customers do, not why"),
-        SegmentationModel("psychographic", "Psychographic", "values, attitudes, interests, lifestyle",
-                          ("survey",), "explains motives; shapes messages and creative",
-                          "needs surveys; hard to assign non-respondents"),
-        SegmentationModel("value_based", "Value-based (RFM, lifetime value)", "how much value they bring: spend, frequency, lifetime value",
-                          ("transactions",), "focuses effort where the money is; RFM needs only billing data",
-                          "existing customers only; silent about needs"),
-        SegmentationModel("technographic", "Technographic", "devices, channels, comfort with technology",
-                          ("technographic",), "picks the channel that reaches each customer",
-                          "channel use changes quickly"),
-        SegmentationModel("needs_based", "Needs-based", "problems they want solved, what they want",
-                          ("survey",), "directly actionable for product and offer design",
-                          "needs are hard to define and hard to hand to sales"),
-        SegmentationModel("firmographic", "Firmographic (B2B)", "company size, industry, location, technology used",
-                          ("firmographic",), "the B2B standard; easy to find in CRM and public data",
-                          "assumes firms of a size or sector share needs, which may not be so"),
-        SegmentationModel("lifecycle", "Lifecycle stage", "where they are: prospect, new, active, at risk, lapsed, churned",
-                          ("transactions",), "times messages (welcome, win-back) to the customer's stage",
-                          "stages say little about what to offer"),
-        SegmentationModel("benefit", "Benefit sought", "the main benefit they look for (price, quality, convenience)",
-                          ("survey",), "aligns offer and message with what customers value",
-                          "benefits overlap; needs survey data"),
-        SegmentationModel("occasion", "Occasion", "when and why they buy: holidays, events, seasons",
-                          ("transactions", "history_1y"), "times campaigns to buying moments",
-                          "one customer has many occasions"),
-        SegmentationModel("tiering", "Tiering by fit (ABM short list)", "fit with business goals: a short list of high-potential accounts",
-                          ("transactions",), "focuses sales effort on the few accounts that matter",
-                          "tiers hide differing needs within a tier"),
-        SegmentationModel("maturity", "Customer maturity", "how aware the customer is of the problem the product solves",
-                          ("survey",), "matches education vs. sales content to the customer",
-                          "maturity is easy to misjudge"),
+        SegmentationModel(
+            "demographic",
+            "Demographic",
+            "who they are: age, gender, income, education, family",
+            ("demographic",),
+            "easy to get and to act on in media buying",
+            "assumes needs follow demographics, which they often do not",
+        ),
+        SegmentationModel(
+            "geographic",
+            "Geographic",
+            "where they are: country, region, city",
+            ("geographic",),
+            "simple; matches sales territories and logistics",
+            "location rarely explains why people buy",
+        ),
+        SegmentationModel(
+            "behavioural",
+            "Behavioural",
+            "how they buy and use: frequency, basket, categories, channel",
+            ("transactions",),
+            "built from facts in the billing system; predicts upsell and churn",
+            "tells what customers do, not why",
+        ),
+        SegmentationModel(
+            "psychographic",
+            "Psychographic",
+            "values, attitudes, interests, lifestyle",
+            ("survey",),
+            "explains motives; shapes messages and creative",
+            "needs surveys; hard to assign non-respondents",
+        ),
+        SegmentationModel(
+            "value_based",
+            "Value-based (RFM, lifetime value)",
+            "how much value they bring: spend, frequency, lifetime value",
+            ("transactions",),
+            "focuses effort where the money is; RFM needs only billing data",
+            "existing customers only; silent about needs",
+        ),
+        SegmentationModel(
+            "technographic",
+            "Technographic",
+            "devices, channels, comfort with technology",
+            ("technographic",),
+            "picks the channel that reaches each customer",
+            "channel use changes quickly",
+        ),
+        SegmentationModel(
+            "needs_based",
+            "Needs-based",
+            "problems they want solved, what they want",
+            ("survey",),
+            "directly actionable for product and offer design",
+            "needs are hard to define and hard to hand to sales",
+        ),
+        SegmentationModel(
+            "firmographic",
+            "Firmographic (B2B)",
+            "company size, industry, location, technology used",
+            ("firmographic",),
+            "the B2B standard; easy to find in CRM and public data",
+            "assumes firms of a size or sector share needs, which may not be so",
+        ),
+        SegmentationModel(
+            "lifecycle",
+            "Lifecycle stage",
+            "where they are: prospect, new, active, at risk, lapsed, churned",
+            ("transactions",),
+            "times messages (welcome, win-back) to the customer's stage",
+            "stages say little about what to offer",
+        ),
+        SegmentationModel(
+            "benefit",
+            "Benefit sought",
+            "the main benefit they look for (price, quality, convenience)",
+            ("survey",),
+            "aligns offer and message with what customers value",
+            "benefits overlap; needs survey data",
+        ),
+        SegmentationModel(
+            "occasion",
+            "Occasion",
+            "when and why they buy: holidays, events, seasons",
+            ("transactions", "history_1y"),
+            "times campaigns to buying moments",
+            "one customer has many occasions",
+        ),
+        SegmentationModel(
+            "tiering",
+            "Tiering by fit (ABM short list)",
+            "fit with business goals: a short list of high-potential accounts",
+            ("transactions",),
+            "focuses sales effort on the few accounts that matter",
+            "tiers hide differing needs within a tier",
+        ),
+        SegmentationModel(
+            "maturity",
+            "Customer maturity",
+            "how aware the customer is of the problem the product solves",
+            ("survey",),
+            "matches education vs. sales content to the customer",
+            "maturity is easy to misjudge",
+        ),
     )
 }
 
@@ -168,7 +233,10 @@ def available_data(config: Config, coverage_days: int | None = None) -> dict[str
         "transactions": True,
         "demographic": bool(desc.get("demographic")),
         "geographic": bool(desc.get("geographic"))
-        or any(re.search(r"country|region|city|state|postcode|zip", c, re.I) for c in d.transactions.descriptors),
+        or any(
+            re.search(r"country|region|city|state|postcode|zip", c, re.I)
+            for c in d.transactions.descriptors
+        ),
         "technographic": bool(desc.get("technographic")) or bool(tx_roles & {"device", "channel"}),
         "firmographic": bool(desc.get("firmographic")),
         "survey": d.survey is not None,
@@ -206,14 +274,22 @@ def brief_problems(config: Config, coverage_days: int | None = None) -> list[str
     """Plain-language problems with the brief: requested models the data cannot support."""
     table = feasibility(config, coverage_days)
     bad = table[table["in_brief"] & ~table["feasible"]]
-    return [f"The brief asks for {r.model} segmentation, but the data lacks: {r.missing}." for r in bad.itertuples()]
+    return [
+        f"The brief asks for {r.model} segmentation, but the data lacks: {r.missing}."
+        for r in bad.itertuples()
+    ]
 
 
 def catalogue() -> pd.DataFrame:
     """The catalogue of segmentation models as a table (for the objectives notebook)."""
     return pd.DataFrame(
         [
-            {"model": m.name, "groups customers by": m.groups_by, "strengths": m.strengths, "known weaknesses": m.weaknesses}
+            {
+                "model": m.name,
+                "groups customers by": m.groups_by,
+                "strengths": m.strengths,
+                "known weaknesses": m.weaknesses,
+            }
             for m in MODELS.values()
         ]
     ).set_index("model")
@@ -226,7 +302,12 @@ def brief_table(config: Config) -> pd.DataFrame:
     rows = [
         ("Objective", obj.title),
         ("Question", obj.question),
-        ("Business", "B2B (accounts, several contacts per account)" if b.business == "b2b" else "B2C (individual customers)"),
+        (
+            "Business",
+            "B2B (accounts, several contacts per account)"
+            if b.business == "b2b"
+            else "B2C (individual customers)",
+        ),
         ("KPIs", "; ".join(f"{k}: {KPI_TEXT[k]}" for k in b.kpis)),
         ("Minimum segment share", f"{b.min_segment_share:.0%}"),
         ("Maximum number of segments", str(b.max_segments)),
@@ -261,9 +342,14 @@ def plot_feasibility(config: Config, coverage_days: int | None = None, ax=None):
     for i in range(len(models)):
         for j in range(len(kinds)):
             if not np.isnan(grid[i, j]):
-                ax.text(j, i, "have" if grid[i, j] else "missing", ha="center", va="center", fontsize=7)
+                ax.text(
+                    j, i, "have" if grid[i, j] else "missing", ha="center", va="center", fontsize=7
+                )
     ax.set_xticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], rotation=30, ha="right")
-    ax.set_yticks(range(len(models)), [m.name + (" *" if m.key in config.brief.models else "") for m in models])
+    ax.set_yticks(
+        range(len(models)),
+        [m.name + (" *" if m.key in config.brief.models else "") for m in models],
+    )
     ax.set_title("Data each segmentation model needs (* = in the brief)")
     return ax
 
@@ -276,12 +362,15 @@ def brief_markdown(config: Config, coverage_days: int | None = None) -> str:
     if gaps:
         lines.append(
             "- KPIs this objective usually needs that the brief does not list: "
-            + ", ".join(f"`{k}`" for k in gaps) + "."
+            + ", ".join(f"`{k}`" for k in gaps)
+            + "."
         )
     problems = brief_problems(config, coverage_days)
     lines += [f"- {p}" for p in problems]
     if not gaps and not problems:
-        lines.append("- The data supports every model the brief asks for, and the KPIs match the objective.")
+        lines.append(
+            "- The data supports every model the brief asks for, and the KPIs match the objective."
+        )
     feasible = feasibility(config, coverage_days)
     extra = feasible[feasible["feasible"] & ~feasible["in_brief"]]["model"].tolist()
     if extra:
@@ -293,8 +382,12 @@ def objectives_table() -> pd.DataFrame:
     """Objectives with their question, KPIs and the models that usually serve them."""
     return pd.DataFrame(
         [
-            {"objective": o.title, "question": o.question, "KPIs": ", ".join(o.kpis),
-             "typical models": ", ".join(MODELS[m].name for m in o.models)}
+            {
+                "objective": o.title,
+                "question": o.question,
+                "KPIs": ", ".join(o.kpis),
+                "typical models": ", ".join(MODELS[m].name for m in o.models),
+            }
             for o in OBJECTIVES.values()
         ]
     ).set_index("objective")

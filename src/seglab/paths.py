@@ -73,7 +73,9 @@ class RunPaths:
     processed: Path
 
     @classmethod
-    def create(cls, project: ProjectPaths, run_id: str, report_root: Path | None = None) -> RunPaths:
+    def create(
+        cls, project: ProjectPaths, run_id: str, report_root: Path | None = None
+    ) -> RunPaths:
         rp = cls(
             run_id=run_id,
             report=(report_root or project.reports) / run_id,

@@ -41,7 +41,11 @@ def column_profile(df: pd.DataFrame) -> pd.DataFrame:
 
 def numeric_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """Distribution of numeric columns: count, mean, quantiles, share of zero and negative values."""
-    cols = columns or [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    cols = columns or [
+        c
+        for c in df.columns
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+    ]
     out = df[cols].describe(percentiles=[0.01, 0.25, 0.5, 0.75, 0.99]).T
     out["share_zero"] = [(df[c] == 0).mean() for c in cols]
     out["share_negative"] = [(df[c] < 0).mean() for c in cols]
@@ -67,10 +71,16 @@ def coverage_summary(df: pd.DataFrame, column: str = "timestamp") -> dict:
     ts = df[column].dropna()
     if ts.empty:
         return {"first": None, "last": None, "days": 0}
-    return {"first": ts.min().isoformat(), "last": ts.max().isoformat(), "days": int((ts.max() - ts.min()).days)}
+    return {
+        "first": ts.min().isoformat(),
+        "last": ts.max().isoformat(),
+        "days": int((ts.max() - ts.min()).days),
+    }
 
 
-def top_categories(df: pd.DataFrame, column: str, n: int = 10, value: str | None = "amount") -> pd.DataFrame:
+def top_categories(
+    df: pd.DataFrame, column: str, n: int = 10, value: str | None = "amount"
+) -> pd.DataFrame:
     """Most frequent values of a categorical column with line share (and value share)."""
     counts = df[column].value_counts(dropna=False)
     out = pd.DataFrame({"lines": counts, "line_share": counts / counts.sum()})
@@ -100,7 +110,11 @@ def plot_missingness(profile: pd.DataFrame, ax: plt.Axes | None = None) -> plt.A
 
 
 def plot_distribution(
-    df: pd.DataFrame, column: str, ax: plt.Axes | None = None, sample: int = 200_000, random_state: int = 0
+    df: pd.DataFrame,
+    column: str,
+    ax: plt.Axes | None = None,
+    sample: int = 200_000,
+    random_state: int = 0,
 ) -> plt.Axes:
     """Histogram of a numeric column on a log axis when skewed; samples large inputs."""
     ax = ax or plt.subplots(figsize=(5, 3))[1]
@@ -137,7 +151,12 @@ def categorical_columns(df: pd.DataFrame, max_distinct: int = 200) -> list[str]:
     out = []
     for col in df.columns:
         s = df[col]
-        if col.endswith("_id") or col == "order_id" or pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+        if (
+            col.endswith("_id")
+            or col == "order_id"
+            or pd.api.types.is_numeric_dtype(s)
+            or pd.api.types.is_datetime64_any_dtype(s)
+        ):
             continue
         if pd.api.types.is_bool_dtype(s):
             continue

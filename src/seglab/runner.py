@@ -41,8 +41,19 @@ KERNEL = "python3"
 RUNNER_PARAMETERS = ("config", "run_id", "report_root")
 _NB_PATTERN = re.compile(r"^(\d\d)-[\w-]+\.py$")
 _VERSIONED = (
-    "seglab", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn", "factor-analyzer",
-    "duckdb", "pyarrow", "papermill", "nbconvert", "jupytext",
+    "seglab",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "factor-analyzer",
+    "duckdb",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "jupytext",
 )
 
 
@@ -71,11 +82,19 @@ def declared_parameters(nb: nbformat.NotebookNode, where: str = "notebook") -> d
     """
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
-        raise ConfigError(f"{where} needs exactly one cell tagged `parameters` (found {len(cells)})")
+        raise ConfigError(
+            f"{where} needs exactly one cell tagged `parameters` (found {len(cells)})"
+        )
     params: dict[str, Any] = {}
     for node in ast.parse(cells[0].source).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            raise ConfigError(f"the parameters cell of {where} must hold only `name = literal` lines")
+        if not (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            raise ConfigError(
+                f"the parameters cell of {where} must hold only `name = literal` lines"
+            )
         try:
             params[node.targets[0].id] = ast.literal_eval(node.value)
         except ValueError:
@@ -102,7 +121,11 @@ def discover_notebooks(folder: Path) -> list[NotebookSpec]:
         if _NB_PATTERN.match(path.name):
             nb = jupytext.read(path)
             requires = tuple(nb.metadata.get("seglab", {}).get("requires", []))
-            specs.append(NotebookSpec(path.stem, path, declared_parameters(nb, path.name), _title(nb), requires))
+            specs.append(
+                NotebookSpec(
+                    path.stem, path, declared_parameters(nb, path.name), _title(nb), requires
+                )
+            )
     if not specs:
         raise ConfigError(f"no numbered notebooks (NN-topic.py) found in {folder}")
     return specs
@@ -127,7 +150,9 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: write it as key=value, e.g. --set cleaning.returns=net")
+            raise ConfigError(
+                f"--set {item!r}: write it as key=value, e.g. --set cleaning.returns=net"
+            )
         key, value = item.split("=", 1)
         try:
             out[key.strip()] = yaml.safe_load(value) if value.strip() else ""
@@ -146,7 +171,9 @@ def _type_ok(default: Any, value: Any) -> bool:
     return isinstance(value, type(default))
 
 
-def split_sets(sets: dict[str, Any], specs: list[NotebookSpec]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_sets(
+    sets: dict[str, Any], specs: list[NotebookSpec]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split overrides into config settings and notebook parameters, validating both.
 
     Raises
@@ -163,7 +190,9 @@ def split_sets(sets: dict[str, Any], specs: list[NotebookSpec]) -> tuple[dict[st
     config_sets, nb_sets = {}, {}
     for key, value in sets.items():
         if key in RUNNER_PARAMETERS:
-            raise ConfigError(f"`{key}` is set by `seglab run` itself; use --config/--run-id/--out instead")
+            raise ConfigError(
+                f"`{key}` is set by `seglab run` itself; use --config/--run-id/--out instead"
+            )
         if key in declared:
             owner, default = declared[key]
             if not _type_ok(default, value):
@@ -209,7 +238,11 @@ def _flatten(d: dict, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, dict) and len(v) <= 12 and all(not isinstance(x, dict) for x in v.values()):
+        if (
+            isinstance(v, dict)
+            and len(v) <= 12
+            and all(not isinstance(x, dict) for x in v.values())
+        ):
             rows.append((key, ", ".join(f"{a}: {_fmt(b)}" for a, b in v.items())))
         elif isinstance(v, dict):
             rows.extend(_flatten(v, key + "."))
@@ -237,12 +270,20 @@ def export_html(nb: nbformat.NotebookNode, out: Path, run_id: str, status: str) 
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
-    exporter = HTMLExporter(template_name="seglab", extra_template_basedirs=[str(TEMPLATES / "nbconvert")])
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(
+        template_name="seglab", extra_template_basedirs=[str(TEMPLATES / "nbconvert")]
+    )
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(nb, resources={"seglab_run_id": run_id, "seglab_status": status})
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"seglab_run_id": run_id, "seglab_status": status}
+    )
     return write_text(out, body)
 
 
@@ -296,7 +337,11 @@ def _inputs(config: Config, project: ProjectPaths) -> dict[str, dict]:
             p = project.resolve(src.path)
             out[name] = {"path": str(p), "sha256": file_sha256(p) if p.is_file() else None}
         else:
-            out[name] = {"url": "(database URL, not recorded)", "table": src.table, "query": src.query}
+            out[name] = {
+                "url": "(database URL, not recorded)",
+                "table": src.table,
+                "query": src.query,
+            }
     return out
 
 
@@ -364,7 +409,10 @@ def run_pipeline(
     runs = [NotebookRun(s.name, s.title) for s in chosen]
     # kernels inherit these: the project root, and OpenMP threads that sleep rather than
     # spin while waiting (spinning threads made k-means 20-50x slower on a busy 2-core box)
-    kernel_env = {"SEGLAB_ROOT": str(project.root), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    kernel_env = {
+        "SEGLAB_ROOT": str(project.root),
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+    }
     env_before = {k: os.environ.get(k) for k in kernel_env}
     os.environ.update(kernel_env)
     failure = None
@@ -413,8 +461,13 @@ def _execute(spec: NotebookSpec, params: dict, paths: RunPaths, nb_run: Notebook
     failure = None
     try:
         executed = pm.execute_notebook(
-            nb, str(out_nb), parameters=params, kernel_name=KERNEL, cwd=str(spec.path.parent),
-            progress_bar=False, log_output=False,
+            nb,
+            str(out_nb),
+            parameters=params,
+            kernel_name=KERNEL,
+            cwd=str(spec.path.parent),
+            progress_bar=False,
+            log_output=False,
             # the kernel's own start-up warnings are noise on the console; cell errors still surface
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
@@ -438,8 +491,14 @@ def _execute(spec: NotebookSpec, params: dict, paths: RunPaths, nb_run: Notebook
     return failure
 
 
-def _write_manifest(cfg: Config, project: ProjectPaths, paths: RunPaths, result: RunResult,
-                    started: datetime, config_sets: dict) -> None:
+def _write_manifest(
+    cfg: Config,
+    project: ProjectPaths,
+    paths: RunPaths,
+    result: RunResult,
+    started: datetime,
+    config_sets: dict,
+) -> None:
     import json
 
     previous = json.loads(paths.manifest.read_text()) if paths.manifest.is_file() else {}

@@ -85,10 +85,14 @@ class SegmentationModel:
 
 def frame_hash(df: pd.DataFrame) -> str:
     """A short content hash of a frame (row order included)."""
-    return hashlib.sha256(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()).hexdigest()[:16]
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes()
+    ).hexdigest()[:16]
 
 
-def save_model(model: SegmentationModel, path: str | Path, training: pd.DataFrame | None = None) -> Path:
+def save_model(
+    model: SegmentationModel, path: str | Path, training: pd.DataFrame | None = None
+) -> Path:
     """Write a model atomically with joblib, stamping version, time and training hash."""
     model.meta.setdefault("seglab_version", __version__)
     model.meta.setdefault("created", datetime.now().isoformat(timespec="seconds"))

@@ -1430,4 +1430,8 @@ def describe_sampling(sampled: dict[str, Any]) -> str:
         for k, v in sampled.items()
         if isinstance(v, dict) and v.get("sampled") and "of" in v
     ]
-    return ("Run on random samples: " + "; ".join(parts) + ".") if parts else "Every step used all customers."
+    return (
+        ("Run on random samples: " + "; ".join(parts) + ".")
+        if parts
+        else "Every step used all customers."
+    )
