@@ -36,6 +36,42 @@ def removed(result):
     return result.removed_by_rule()
 
 
+def test_duplicates_match_pandas_on_awkward_rows():
+    """Missing values equal each other, odd column names, the first copy is the one kept."""
+    import numpy as np
+
+    rng = np.random.default_rng(4)
+    n = 3_000
+    df = pd.DataFrame(
+        {
+            "customer_id": pd.array(rng.choice(["a", "b", "é", None], n), dtype="string"),
+            "order_id": pd.array(rng.choice(["1", "2", "C3"], n), dtype="string"),
+            "timestamp": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 3, n), "D"),
+            "quantity": rng.choice([1.0, 2.0, -1.0], n),
+            "unit_price": rng.choice([0.0, 5.0], n),
+            'store "name"': rng.choice(["x", None, "y z"], n),
+            "note": rng.choice([np.nan, 1.5], n),
+        }
+    )
+    df["amount"] = df["quantity"] * df["unit_price"]
+    rules = Cleaning(missing_values=False, future=False)
+    res = clean_transactions(df, rules)
+    # reference: pandas on the rows the earlier rules kept (missing id, returns, zero price)
+    before = df[
+        df["customer_id"].notna()
+        & (df["quantity"] > 0)
+        & ~df["order_id"].str.startswith("C")
+        & (df["unit_price"] > 0)
+    ]
+    cols = [c for c in df.columns if c != "amount"]
+    expected = int(before.duplicated(subset=cols).sum())
+    assert removed(res)["duplicates"] == expected > 100
+    pd.testing.assert_frame_equal(
+        res.data.drop(columns="is_return").reset_index(drop=True),
+        before.drop_duplicates(subset=cols).reset_index(drop=True),
+    )
+
+
 def test_each_rule_counts_its_rows():
     rules = Cleaning(window={"start": "2024-01-01"})
     res = clean_transactions(frame(), rules, now="2025-01-01")
