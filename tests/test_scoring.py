@@ -106,3 +106,14 @@ def test_score_command_in_the_engine_gives_the_same_segments(trained, tmp_path):
     table.drop(columns="monetary").to_parquet(data, index=False)
     out = CliRunner().invoke(app, ["score", "-m", str(path), "-d", str(data), "--engine", "duckdb"])
     assert out.exit_code == 2 and "monetary" in out.output
+
+
+def test_engine_scoring_names_a_file_it_cannot_read(trained, tmp_path):
+    from seglab.engine_scoring import score_in_engine
+
+    table, _, path = trained
+    table.to_csv(tmp_path / "new.csv", index=False)
+    with pytest.raises(InputDataError, match=r"new\.csv is not a Parquet file.*convert it"):
+        score_in_engine(load_model(path), tmp_path / "new.csv")
+    with pytest.raises(ValueError, match="needs a connection"):
+        score_in_engine(load_model(path), table, engine="postgres")

@@ -179,19 +179,13 @@ def score(
 
 def _score_in_engine(fitted, data: Path, engine: str, id_column: str):
     """Segments computed by DuckDB or Spark; the same columns as the in-memory path."""
-    from seglab import engines
-    from seglab.engine_scoring import score_in_engine
-
-    source = data if data.suffix == ".parquet" or data.is_dir() else _csv_frame(data)
-    connection = None if engine == "duckdb" else engines.connect("spark")
-    scored = score_in_engine(fitted, source, connection=connection, id_column=id_column)
-    return scored.reset_index().rename(columns={"segment_name": "segment"})
-
-
-def _csv_frame(path: Path):
     import pandas as pd
 
-    return pd.read_csv(path)
+    from seglab.engine_scoring import score_in_engine
+
+    source = data if data.suffix == ".parquet" or data.is_dir() else pd.read_csv(data)
+    scored = score_in_engine(fitted, source, engine=engine, id_column=id_column)
+    return scored.reset_index().rename(columns={"segment_name": "segment"})
 
 
 @app.command()

@@ -52,6 +52,7 @@ import pandas as pd
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from seglab import engines
 from seglab.errors import InputDataError
 
 if TYPE_CHECKING:
@@ -530,14 +531,13 @@ def invalid_counts(model: SegmentationModel, table: ir.Table, connection: Any = 
 
 
 def _connection(engine: str, connection: Any) -> Any:
-    ibis = _ibis()
     if connection is not None:
         return connection
-    if engine == "duckdb":
-        return ibis.duckdb.connect()
+    if engine in ("duckdb", "spark"):
+        return engines.connect(engine)
     raise ValueError(
-        f"engine={engine!r} needs a connection: pass connection=<an Ibis backend> (for "
-        "Spark: connection=ibis.pyspark.connect(spark_session)), or use engine='duckdb'"
+        f"engine={engine!r} needs a connection: pass connection=<an Ibis backend> (e.g. "
+        "ibis.postgres.connect(...)), or use engine='duckdb' or 'spark'"
     )
 
 
@@ -550,22 +550,7 @@ def _as_table(source: Any, engine: str, connection: Any) -> tuple[ir.Table, Any]
             backend = _connection(engine, connection)
         return source, backend
     con = _connection(engine, connection)
-    if isinstance(source, pd.DataFrame):
-        return ibis.memtable(source), con
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise InputDataError(f"customer table {path} not found")
-        if path.suffix != ".parquet" and not path.is_dir():
-            raise InputDataError(
-                f"{path.name}: score_in_engine reads Parquet (a .parquet file or a folder of "
-                "them); convert the file, or pass a DataFrame or an Ibis table"
-            )
-        return con.read_parquet(str(path)), con
-    raise TypeError(
-        f"source must be a pandas DataFrame, a Parquet path or an ibis.Table, not "
-        f"{type(source).__name__}"
-    )
+    return engines.table(con, source, "customers to score"), con
 
 
 def _report_invalid(
@@ -630,7 +615,8 @@ def score_in_engine(
         (scored on its own backend; ``engine`` and ``connection`` are then ignored).
     engine : str
         Backend used for a DataFrame or a Parquet path when no ``connection`` is given:
-        ``"duckdb"`` (an in-memory database). Other engines need ``connection``.
+        ``"duckdb"`` (an in-memory database) or ``"spark"`` (a local session, see
+        :func:`seglab.engines.spark_session`). Other engines need ``connection``.
     id_column : str
         Customer id column.
     connection : ibis backend, optional

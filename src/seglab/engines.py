@@ -16,6 +16,7 @@ either engine. This module only opens the engine and hands it the tables:
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -106,9 +107,14 @@ def table(con: Any, data: Any, role: str):
     if isinstance(data, pd.DataFrame):
         import ibis
 
-        return ibis.memtable(data, name=name)  # uploaded by the engine when the query runs
-    if isinstance(data, (str, Path)):
-        text = str(data)
+        return ibis.memtable(data)  # uploaded by the engine when the query runs
+    if isinstance(data, (str, os.PathLike)):
+        text = os.fspath(data)
+        if Path(text).is_file() and not text.endswith(".parquet"):
+            raise InputDataError(
+                f"{role}: {Path(text).name} is not a Parquet file; the engine reads Parquet "
+                "(a .parquet file or a folder of them): convert it, or pass a DataFrame or a table"
+            )
         if text.endswith(".parquet") or Path(text).is_dir():
             if "://" not in text and not Path(text).exists():
                 raise InputDataError(f"{role}: Parquet input {text} not found")
