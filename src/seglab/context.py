@@ -74,8 +74,11 @@ class RunContext:
 
     def save(self, df: pd.DataFrame, name: str, stage: str = "interim") -> Path:
         """Write a hand-off table of this run (Parquet, atomic)."""
+        return write_frame(df, self._file(name, stage))
+
+    def _file(self, name: str, stage: str) -> Path:
         folder = self.paths.processed if stage == "processed" else self.paths.interim
-        return write_frame(df, folder / f"{name}.parquet")
+        return folder / f"{name}.parquet"
 
     def path(
         self,
@@ -89,8 +92,7 @@ class RunContext:
         With ``optional=True`` a table that was never written (no customer table, no survey)
         gives None instead of an error.
         """
-        folder = self.paths.processed if stage == "processed" else self.paths.interim
-        path = folder / f"{name}.parquet"
+        path = self._file(name, stage)
         if not path.is_file():
             if optional:
                 return None
