@@ -92,3 +92,17 @@ def test_spark_needs_java(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(ConfigError, match="Java 17"):
         engines.spark_session(Spark())
+
+
+@pytest.mark.parametrize(
+    ("config_name", "make"),
+    [("demo-b2b.yaml", lambda: make_b2b(n_accounts=200, n_lines=8_000, random_state=6))],
+    ids=["b2b-accounts"],
+)
+def test_frames_and_files_give_the_same_table(tmp_path, config_name, make):
+    """DuckDB, no Spark: in-memory frames take the same engine path as the hand-off files."""
+    tx, customers, cfg = _handoff(config_name, make, tmp_path)
+    from_files = build_for_config(tx, customers, cfg)
+    from_frames = build_for_config(pd.read_parquet(tx), pd.read_parquet(customers), cfg)
+    assert_tables_equal(from_frames, from_files)
+    assert from_files["n_buying_contacts"].gt(0).any()

@@ -1108,22 +1108,12 @@ def build_for_config(
     )
     if config.engine == "duckdb" and not account:
         table = build_customer_table(transactions, customers, **options)
-    elif config.engine == "duckdb" and isinstance(transactions, pd.DataFrame):
-        tx = transactions.drop(columns=["account_id"], errors="ignore").rename(
-            columns={"customer_id": "account_id"}
-        )
-        cu = (
-            None
-            if customers is None
-            else _as_frame(customers).rename(columns={"customer_id": "account_id"})
-        )
-        table = build_customer_table(tx, cu, **options)
     else:
         # an Ibis table of the chosen engine: the same expression, run where the data is
         con = engines.connect(config.engine, config.spark)
         tx = engines.table(con, transactions, "transactions")
         cu = None if customers is None else engines.table(con, customers, "customers")
-        if account:
+        if account:  # the customer_id role holds the account
             tx = tx.drop(*[c for c in ("account_id",) if c in tx.columns]).rename(
                 account_id="customer_id"
             )
@@ -1131,7 +1121,3 @@ def build_for_config(
         table = build_customer_table(tx, cu, **options)
     table.index.name = "customer_id"
     return table
-
-
-def _as_frame(data: pd.DataFrame | str | Path) -> pd.DataFrame:
-    return data if isinstance(data, pd.DataFrame) else pd.read_parquet(data)
