@@ -674,3 +674,61 @@ def test_alpha_if_deleted_table_flags_a_foreign_item():
     assert block["alpha"].iloc[0] == pytest.approx(
         F.cronbach_alpha(df[list(block.index)]), abs=1e-12
     )
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_score_table_keeps_every_customer_and_flags_status(dtype):
+    customers = pd.Series(["c1", "c2", "c3"], dtype=dtype)
+    answered = pd.Index(["c2", "c4", "c3"], dtype=dtype)  # c4 answered but bought nothing
+    scores = pd.DataFrame({"F1": [0.5, -1.0]}, index=pd.Index(["c4", "c2"], dtype=dtype))
+    out = F.score_table(scores, customers, answered)
+    assert list(out.index) == ["c1", "c2", "c3", "c4"]
+    assert out.index.name == "customer_id"
+    assert out["survey_status"].tolist() == [
+        "no survey",
+        "scored",
+        "dropped in screening",
+        "scored",
+    ]
+    assert out["F1"].tolist()[1:2] == [-1.0] and out.loc["c4", "F1"] == 0.5
+    assert out.loc[["c1", "c3"], "F1"].isna().all()
+
+
+def test_coded_permutation_gives_the_correlation_of_the_shuffled_answers():
+    rng = np.random.default_rng(3)
+    values = rng.integers(1, 6, (500, 5)).astype(float)
+    values[:, 2] = values[:, 1] + rng.integers(0, 2, 500)  # correlated, 6 levels
+    codes, levels = F._small_codes(values)
+    got = F._permuted_correlation(codes, levels, np.random.default_rng(7))
+    # the same shuffle done by hand on the answers themselves
+    shuffled = codes.copy()
+    shuffled[1:] = np.random.default_rng(7).permuted(codes[1:], axis=1)
+    answers = np.stack(
+        [np.unique(values[:, j])[shuffled[j]] for j in range(values.shape[1])], axis=1
+    )
+    np.testing.assert_allclose(got, np.corrcoef(answers, rowvar=False), atol=1e-12)
+    assert np.allclose(np.sort(answers, axis=0), np.sort(values, axis=0))  # a shuffle
+
+
+def test_coded_permutation_null_matches_plain_permutation_null():
+    """Same null distribution as shuffling the float answers (Monte Carlo tolerance)."""
+    rng = np.random.default_rng(11)
+    values = rng.integers(1, 8, (300, 8)).astype(float)
+    values[:, 1] += values[:, 0]  # structure the shuffle must destroy
+    coded, _ = F._random_eigenvalues(values, 400, "permutation", True, False, rng)
+    plain = np.full_like(coded, np.nan)
+    for i in range(400):
+        c = np.corrcoef(rng.permuted(values, axis=0), rowvar=False)
+        plain[i] = np.sort(np.linalg.eigvalsh(c))[::-1]
+    se = np.sqrt(coded.var(axis=0) / 400 + plain.var(axis=0) / 400)
+    assert np.all(np.abs(coded.mean(axis=0) - plain.mean(axis=0)) < 4 * se)
+    assert np.all(
+        np.abs(np.quantile(coded, 0.95, axis=0) - np.quantile(plain, 0.95, axis=0)) < 0.05
+    )
+
+
+def test_many_valued_items_fall_back_to_float_permutation():
+    values = np.random.default_rng(0).normal(size=(200, 3))
+    assert F._small_codes(values) is None
+    pca, _ = F._random_eigenvalues(values, 5, "permutation", True, False, np.random.default_rng(0))
+    assert np.isfinite(pca).all()

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from seglab._compat import Rotator, calculate_bartlett_sphericity, calculate_kmo
+from seglab._ids import isin
 from seglab.errors import InputDataError
 
 if TYPE_CHECKING:
@@ -748,6 +749,49 @@ def _reduced_smc(corr: np.ndarray) -> np.ndarray:
     return reduced
 
 
+def _small_codes(values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """Items as one-byte answer codes (items x respondents) and standardized answer values.
+
+    Survey items take a handful of values, so shuffling one-byte codes instead of
+    8-byte floats halves the cost of a permutation data set (at 264k respondents x
+    18 items: 60 ms against 135 ms). None when an item has more than 127 values or
+    no spread.
+    """
+    codes = np.empty((values.shape[1], values.shape[0]), dtype=np.int8)
+    levels = []
+    for j, col in enumerate(values.T):
+        uniq, inverse = np.unique(col, return_inverse=True)
+        sd = col.std()
+        if uniq.size > 127 or not sd > 0:
+            return None
+        codes[j] = inverse
+        levels.append((uniq - col.mean()) / sd)
+    return codes, levels
+
+
+def _permuted_correlation(
+    codes: np.ndarray,
+    levels: list[np.ndarray],
+    rng: np.random.Generator,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Correlation matrix after shuffling every item's answers independently.
+
+    Item 0 stays in place: shuffling every item and then all rows together (which
+    leaves correlations unchanged) gives the same distribution. Means and standard
+    deviations do not change under a shuffle, so the correlation is ``Z Z' / n`` of
+    the standardized answers. ``out`` (items x respondents, float64) is reused for Z.
+    """
+    shuffled = codes.copy()
+    shuffled[1:] = rng.permuted(codes[1:], axis=1)
+    z = np.empty(codes.shape) if out is None else out
+    for j, (lv, row) in enumerate(zip(levels, shuffled, strict=True)):
+        np.take(lv, row, out=z[j])
+    c = z @ z.T / z.shape[1]
+    np.fill_diagonal(c, 1.0)
+    return c
+
+
 def _random_eigenvalues(
     values: np.ndarray,
     n_iter: int,
@@ -760,12 +804,15 @@ def _random_eigenvalues(
     n, p = values.shape
     pca = np.full((n_iter, p), np.nan)
     fa = np.full((n_iter, p), np.nan)
+    coded = _small_codes(values) if method == "permutation" else None
+    buffer = np.empty((p, n)) if coded is not None else None
     for i in range(n_iter):
-        if method == "permutation":
-            sim = rng.permuted(values, axis=0)  # each item shuffled independently
+        if coded is not None:
+            c = _permuted_correlation(*coded, rng, out=buffer)
+        elif method == "permutation":
+            c = np.corrcoef(rng.permuted(values, axis=0), rowvar=False)
         else:
-            sim = rng.standard_normal((n, p))
-        c = np.corrcoef(sim, rowvar=False)
+            c = np.corrcoef(rng.standard_normal((n, p)), rowvar=False)
         if do_pca:
             pca[i] = _eigvals_desc(c)
         if do_fa:
@@ -1935,14 +1982,16 @@ def score_table(
         Indexed by customer id: ``survey_status`` (``scored``, ``dropped in screening``,
         ``no survey``) and one column per factor (missing unless scored).
     """
-    ids = pd.Index(
-        pd.unique(pd.Index(list(customers)).append(pd.Index(list(answered)))), name="customer_id"
-    )
+    answered = pd.Index(answered)
+    # factorize keeps the order of first appearance, as unique does, at a third of the
+    # cost on Arrow strings; membership by Arrow (pandas' isin took 1.3 s at 1M ids)
+    _, uniques = pd.factorize(pd.Index(customers).append(answered), use_na_sentinel=False)
+    ids = pd.Index(uniques, name="customer_id")
     out = scores.reindex(ids)
     status = np.where(
-        ids.isin(scores.index),
+        isin(ids, scores.index),
         "scored",
-        np.where(ids.isin(list(answered)), "dropped in screening", "no survey"),
+        np.where(isin(ids, answered), "dropped in screening", "no survey"),
     )
     out.insert(0, "survey_status", status)
     return out
