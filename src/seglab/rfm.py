@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from seglab._ranks import tie_bounds
 from seglab.errors import ConfigError, InputDataError
 
 __all__ = [
@@ -143,11 +144,8 @@ class SegmentAssignment(NamedTuple):
 def _quantile_scores(values: np.ndarray, bins: int, higher_is_better: bool) -> np.ndarray:
     """Tie-aware quantile score: ``1 + floor(bins * n_worse / n)`` with exact integers."""
     n = len(values)
-    ordered = np.sort(values)
-    if higher_is_better:
-        worse = np.searchsorted(ordered, values, side="left")
-    else:
-        worse = n - np.searchsorted(ordered, values, side="right")
+    below, at_or_below = tie_bounds(values)
+    worse = below if higher_is_better else n - at_or_below
     return (1 + (bins * worse) // n).astype("int64")
 
 

@@ -107,6 +107,7 @@ import pandas as pd
 from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
+from seglab._ranks import tie_bounds
 from seglab.errors import ConfigError, InputDataError
 
 __all__ = [
@@ -215,11 +216,12 @@ def value_tiers(
     out = pd.DataFrame({"value": values})
     out["revenue_share"] = positive / total if total > 0 else np.nan
     # revenue held by customers with a value >= this one (ties share everything)
-    ordered = np.sort(positive.to_numpy())[::-1]
-    csum = np.cumsum(ordered)
-    n_ge = len(ordered) - np.searchsorted(np.sort(positive.to_numpy()), positive.to_numpy(), "left")
-    held_ge = csum[n_ge - 1] if len(ordered) else np.array([])
-    held_gt = held_ge - positive.to_numpy() * _tie_counts(positive.to_numpy())
+    pos_values = positive.to_numpy()
+    csum = np.cumsum(np.sort(pos_values)[::-1])
+    below, at_or_below = tie_bounds(pos_values)
+    n_ge = len(pos_values) - below
+    held_ge = csum[n_ge - 1] if len(pos_values) else np.array([])
+    held_gt = held_ge - pos_values * (at_or_below - below)
     out["cum_share"] = held_ge / total if total > 0 else np.nan
 
     if method == "pareto":
@@ -253,12 +255,6 @@ def value_tiers(
     idx = np.clip(idx, 0, len(names) - 1)
     out["tier"] = pd.Categorical.from_codes(idx, categories=names, ordered=True)
     return out
-
-
-def _tie_counts(x: np.ndarray) -> np.ndarray:
-    """How many elements of ``x`` equal each element."""
-    s = np.sort(x)
-    return np.searchsorted(s, x, "right") - np.searchsorted(s, x, "left")
 
 
 def pareto_summary(
