@@ -258,7 +258,7 @@ def st_features(s: dict) -> None:
 
 
 def st_rfm_lifecycle_value(s: dict) -> None:
-    from seglab import lifecycle, rfm, value
+    from seglab import features, lifecycle, rfm, value
 
     cfg, table = s["cfg"], s["table"]
     opts = cfg.features
@@ -279,16 +279,14 @@ def st_rfm_lifecycle_value(s: dict) -> None:
     )
     value.pareto_summary(table)
     forward = value.forward_value(table, horizon_days=opts.forward_horizon_days)
-    s["features"] = (
-        table.join(scores.scores[["R", "F", "M", "RFM"]])
-        .assign(
-            rfm_segment=assignment.segments,
-            lifecycle_stage=stages.stages.astype("string"),
-            value_tier=tiers["tier"],
-            forward_value=forward.values["forward_value"],
-        )
-        .reset_index()
-    )
+    s["features"] = features.attach(
+        table,
+        scores.scores[["R", "F", "M", "RFM"]],
+        rfm_segment=assignment.segments,
+        lifecycle_stage=stages.stages.astype("string"),
+        value_tier=tiers["tier"],
+        forward_value=forward.values["forward_value"],
+    ).reset_index()
 
 
 def st_factors(s: dict) -> None:

@@ -158,9 +158,10 @@ forward.values.sort_values("forward_value", ascending=False).head(10)
 # goes to `data/processed/` for the clustering and profiling notebooks.
 
 # %%
-customer_features = table.join(scores.scores[["R", "F", "M", "RFM"]]).assign(
-    rfm_segment=assignment.segments, lifecycle_stage=stages.stages.astype("string"),
-    value_tier=tiers["tier"], forward_value=forward.values["forward_value"],
+customer_features = features.attach(
+    table, scores.scores[["R", "F", "M", "RFM"]], rfm_segment=assignment.segments,
+    lifecycle_stage=stages.stages.astype("string"), value_tier=tiers["tier"],
+    forward_value=forward.values["forward_value"],
 )
 ctx.save(customer_features.reset_index(), "customer_features", stage="processed")
 ctx.record("features.customers", len(table))

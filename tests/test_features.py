@@ -15,6 +15,7 @@ from seglab.errors import InputDataError
 from seglab.features import (
     BASE_COLUMNS,
     CustomerTableSpec,
+    attach,
     build_customer_table,
     build_customer_table_pandas,
     customer_table_expr,
@@ -340,3 +341,16 @@ def test_uci_online_retail_oracle(uci_transactions):
     assert round(float(table["monetary"].sum()), 2) == 8_911_407.90
     assert table.index.str.fullmatch(r"\d{5}").all()
     assert (table["recency_days"] >= 1).all() and table["recency_days"].min() == 1
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_attach_equals_pandas_join_and_assign(dtype):
+    ids = pd.Index([f"c{i}" for i in range(6)], dtype=dtype, name="customer_id")
+    table = pd.DataFrame({"frequency": [0, 1, 2, 0, 3, 1], "monetary": np.arange(6.0)}, index=ids)
+    buyers = ids[table["frequency"].to_numpy() > 0][::-1]  # other order, prospects absent
+    scores = pd.DataFrame({"R": [1, 2, 3, 4], "RFM": ["111", "222", "333", "444"]}, index=buyers)
+    segment = pd.Series(pd.Categorical(["x", "y", "x", "y"]), index=buyers)
+    tier = pd.Series(["gold", "silver", "gold", "vip", "none", "x"], index=ids, dtype="string")
+    got = attach(table, scores, rfm_segment=segment, value_tier=tier)
+    expected = table.join(scores).assign(rfm_segment=segment, value_tier=tier)
+    pd.testing.assert_frame_equal(got, expected)

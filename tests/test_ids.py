@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seglab._ids import isin
+from seglab._ids import align, isin, positions
 
 CASES = [
     (["a", "b", None, "c", "a"], ["a", None, "z"]),
@@ -34,3 +34,25 @@ def test_isin_large_arrow_strings_agree_with_pandas():
     values = pd.Index(rng.integers(0, 5000, 20_000).astype(str), dtype="str")
     candidates = pd.Series(rng.integers(0, 5000, 3_000).astype(str), dtype="str")
     np.testing.assert_array_equal(isin(values, candidates), values.isin(candidates))
+
+
+@pytest.mark.parametrize("dtype", ["str", "object"])
+def test_positions_and_align_match_pandas(dtype):
+    index = pd.Index(["a", "b", "c", "d", None], dtype=dtype)
+    other = pd.Index(["d", "a", "x", None], dtype=dtype)
+    np.testing.assert_array_equal(positions(index, other), other.get_indexer(index))
+    frame = pd.DataFrame(
+        {
+            "i": [1, 2, 3, 4],
+            "s": pd.array(["p", "q", "r", "s"], dtype="string"),
+            "c": pd.Categorical(["x", "y", "x", "y"]),
+        },
+        index=other,
+    )
+    pd.testing.assert_frame_equal(align(frame, index), frame.reindex(index))
+    pd.testing.assert_series_equal(align(frame["c"], index), frame["c"].reindex(index))
+
+
+def test_positions_with_duplicate_ids_behave_like_pandas():
+    with pytest.raises(Exception, match="unique"):
+        positions(pd.Index(["a"], dtype="str"), pd.Index(["a", "a"], dtype="str"))

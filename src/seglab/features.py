@@ -98,9 +98,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from seglab._ids import positions, take
 from seglab.errors import InputDataError
 
 __all__ = [
+    "attach",
     "CustomerTableSpec",
     "build_for_config",
     "build_customer_table",
@@ -790,6 +792,53 @@ def build_customer_table(
             session.close()  # release DuckDB's memory before the pandas copy is made
     out = _arrow_to_pandas(result) if isinstance(result, pa.Table) else result
     return _finalize(out, spec, extra=extra)
+
+
+def attach(
+    table: pd.DataFrame, *frames: pd.DataFrame, **series: pd.Series
+) -> pd.DataFrame:
+    """Add per-customer results to the customer table, aligned on the customer id.
+
+    The same as ``table.join(frame).assign(**series)`` (customers absent from a
+    part, such as prospects without RFM scores, get missing values), with the
+    id lookups done by Arrow: at 1M customers pandas' alignment of Arrow string
+    ids took about 0.5 s per part.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The customer table, indexed by customer id.
+    *frames : pandas.DataFrame
+        Frames indexed by customer id (unique) whose columns are added.
+    **series : pandas.Series
+        Series indexed by customer id, added under the keyword's name.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    found: list[tuple[pd.Index, np.ndarray]] = []  # parts often share the buyers' ids
+
+    def pos(index: pd.Index) -> np.ndarray | None:
+        if index is table.index or index.equals(table.index):
+            return None
+        for seen, where in found:
+            if index is seen or index.equals(seen):
+                return where
+        found.append((index, positions(table.index, index)))
+        return found[-1][1]
+
+    out = table.copy(deep=False)
+    for frame in frames:
+        overlap = sorted(set(frame.columns) & set(out.columns))
+        if overlap:
+            raise ValueError(f"columns overlap: {overlap}")
+        where = pos(frame.index)
+        for i, name in enumerate(frame.columns):
+            out[name] = take(frame.iloc[:, i].array, where)
+    for name, values in series.items():
+        out[name] = take(values.array, pos(values.index))
+    return out
 
 
 def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
