@@ -34,7 +34,6 @@ from IPython.display import Markdown
 
 from seglab import basis, evaluation, export, features, intake, scoring
 from seglab.context import RunContext
-from seglab.io import write_frame
 
 ctx = RunContext.open(config, run_id, report_root)
 opts = ctx.config.evaluation
@@ -109,8 +108,8 @@ uplift if uplift is not None else Markdown("No campaign table configured.")
 # segment as the model.
 
 # %%
-clustered = table[table["segment_id"] > 0]
-rule_columns = basis.select_columns(list(clustered.columns), opts.rule_features)
+rule_columns = basis.select_columns(list(table.columns), opts.rule_features)
+clustered = table.loc[table["segment_id"] > 0, [*rule_columns, "segment"]]
 rules, fidelity = evaluation.surrogate_rules(clustered[rule_columns], clustered["segment"], max_depth=opts.rule_depth,
                                              random_state=seed)
 Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers.\n\n"
@@ -172,7 +171,7 @@ written = export.export_assignments(assignments, ctx.run_id, ctx.paths.report / 
 calls = export.action_list(table, dict(zip(named["segment_id"], named["action"], strict=True)), score_col="likelihood",
                            segment_col="segment_id", missing="drop")
 ctx.save(calls, "action_list", stage="processed")
-write_frame(calls, ctx.paths.report / "exports" / "action_list.csv")
+export.write_csv(calls, ctx.paths.report / "exports" / "action_list.csv")
 calls.groupby("segment_id").head(3)
 
 # %%

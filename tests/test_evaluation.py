@@ -96,6 +96,50 @@ def test_bootstrap_rejects_bad_input():
         ev.bootstrap_ci([1.0, 2.0], ["a"])
 
 
+def test_bootstrap_mean_in_chunks_draws_as_one_array(monkeypatch):
+    """Exact "mean" replicates drawn in chunks equal those of one (n_boot, n) draw."""
+    rng = np.random.default_rng(3)
+    values = np.r_[rng.normal(5, 1, 701), rng.exponential(2, 333)]
+    groups = np.r_[["a"] * 701, ["b"] * 333]
+    monkeypatch.setattr(ev, "_CHUNK_CELLS", 7_010)  # chunks of 10 and 21 replicates
+    chunked = ev.bootstrap_ci(values, groups, "mean", n_boot=97, random_state=5)
+    monkeypatch.setattr(ev, "_CHUNK_CELLS", 10**9)  # one chunk: the plain single draw
+    whole = ev.bootstrap_ci(values, groups, "mean", n_boot=97, random_state=5)
+    pd.testing.assert_frame_equal(chunked, whole)
+    # and the plain draw itself, written out
+    draw = np.random.default_rng(5)
+    reps = [
+        x[draw.integers(0, len(x), size=(97, len(x)))].mean(axis=1)
+        for x in (values[:701], values[701:])
+    ]
+    assert np.percentile(reps[1], 2.5) == chunked.loc["b", "low"]
+
+
+@pytest.mark.parametrize("stat", ["mean", "share", "sum_share"])
+def test_bootstrap_same_result_whatever_the_label_container(stat):
+    """Text, categorical (categories in another order), object array and list agree; labels sorted."""
+    rng = np.random.default_rng(4)
+    labels = rng.choice(["b", "a", "c"], 900).astype(object)
+    labels[::50] = None
+    values = rng.normal(3, 1, 900)
+    values[::37] = np.nan
+    runs = [
+        ev.bootstrap_ci(values, g, stat, n_boot=60, random_state=1)
+        for g in (
+            labels,
+            list(labels),
+            pd.Series(labels, dtype="str"),
+            pd.Series(labels, dtype=pd.CategoricalDtype(["c", "b", "z", "a"])),
+            pd.Index(labels),
+        )
+    ]
+    assert runs[0].index.tolist() == ["a", "b", "c"]
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(other, runs[0], check_index_type=False)
+    ints = ev.bootstrap_ci(values, np.r_[[10, 2, 1] * 300], stat, n_boot=20, random_state=1)
+    assert ints.index.tolist() == [1, 2, 10]
+
+
 # ----------------------------------------------------------------------------- outcomes & lift
 def test_time_split_bounds():
     tx = pd.DataFrame(
@@ -155,6 +199,83 @@ def test_lift_ci_includes_one_when_segments_are_random():
     df = pd.DataFrame({"segment": rng.integers(0, 3, 3000), "bought_next": rng.random(3000) < 0.4})
     lift = ev.segment_lift(df, n_boot=300, random_state=0)
     assert not lift["ci_excludes_1"].any()
+
+
+# ----------------------------------------------------------------------------- id lookups
+def _ids_as(kind: str, ids: list) -> pd.Index:
+    return pd.Index(ids, dtype="str") if kind == "arrow" else pd.Index(ids, dtype=object)
+
+
+@pytest.mark.parametrize("kind", ["arrow", "object"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.5, np.nan, 3.0, 4.0],
+        [True, False, True, False],
+        [1, 2, 3, 4],
+        pd.array(["w", "x", None, "z"], dtype="str"),
+        pd.Categorical(["p", "q", "p", None]),
+    ],
+    ids=["float", "bool", "int", "str", "category"],
+)
+def test_reindex_matches_pandas(kind, values):
+    s = pd.Series(values, index=_ids_as(kind, ["a", "b", "c", "d"]), name="v")
+    for labels in (["d", "zz", "a", "a", "c"], ["a", "b", "c", "d"], []):
+        target = _ids_as(kind, labels)
+        pd.testing.assert_series_equal(ev._reindex(s, target), s.reindex(target))
+    # a Series of labels (e.g. campaign contacts) and an equal copy of the index
+    contacts = pd.Series(["c", "c", "x"], dtype="str" if kind == "arrow" else object)
+    pd.testing.assert_series_equal(ev._reindex(s, contacts), s.reindex(contacts))
+    copy = _ids_as(kind, ["a", "b", "c", "d"])
+    pd.testing.assert_series_equal(ev._reindex(s, copy), s.reindex(copy))
+
+
+@pytest.mark.parametrize("kind", ["arrow", "object"])
+def test_reindex_refuses_duplicate_ids_as_pandas(kind):
+    s = pd.Series([1.0, 2.0, 3.0], index=_ids_as(kind, ["a", "a", "b"]))
+    with pytest.raises((ValueError, pd.errors.InvalidIndexError)):
+        ev._reindex(s, _ids_as(kind, ["b", "a"]))
+    same = _ids_as(kind, ["a", "a", "b"])  # pandas accepts ids equal to the index
+    pd.testing.assert_series_equal(ev._reindex(s, same), s.reindex(same))
+
+
+def test_outcomes_kpis_and_uplift_alike_for_arrow_and_object_ids(demo):
+    """Arrow-string ids (the fast lookups) give exactly what object ids (pandas' lookups) give."""
+    table, outcomes = demo["eval"]
+    t = table.assign(segment=demo["seg"].reindex(table.index))
+    campaigns = demo["d"].campaigns
+
+    def as_object(df):
+        return df.set_axis(df.index.astype(object)) if df.index.name == "customer_id" else df
+
+    assert t.index.dtype == "str" and outcomes.index.dtype == "str"
+    kw = {"n_boot": 50, "random_state": 0}
+    fast = ev.kpi_table(t, outcomes=outcomes, campaigns=campaigns, **kw)
+    plain = ev.kpi_table(
+        as_object(t),
+        outcomes=as_object(outcomes),
+        campaigns=campaigns.astype({"customer_id": object}),
+        **kw,
+    )
+    pd.testing.assert_frame_equal(fast, plain)
+    seg = demo["seg"]
+    pd.testing.assert_frame_equal(
+        ev.campaign_uplift(campaigns, seg, **kw),
+        ev.campaign_uplift(
+            campaigns.astype({"customer_id": object}), seg.set_axis(seg.index.astype(object)), **kw
+        ),
+    )
+    # categorical segments are grouped as before: by value, in text order
+    cat = seg.astype(pd.CategoricalDtype(sorted(seg.unique(), reverse=True)))
+    up = ev.campaign_uplift(campaigns, cat, **kw)
+    pd.testing.assert_frame_equal(up, ev.campaign_uplift(campaigns, seg, **kw))
+    window = t[["frequency", "gross_value", "returned_value"]].iloc[::2]
+    fast_out = ev.outcomes_from_table(seg, window, customers=t)
+    plain_out = ev.outcomes_from_table(
+        seg.set_axis(seg.index.astype(object)), as_object(window), customers=as_object(t)
+    )
+    pd.testing.assert_frame_equal(fast_out, plain_out, check_index_type=False)
+    assert fast_out["bought_next"].sum() == (window["frequency"] > 0).sum()
 
 
 # ----------------------------------------------------------------------------- KPIs, separation
@@ -229,6 +350,29 @@ def test_surrogate_rules_categorical_readable():
     assert fidelity == 1.0
     text = " ".join(rules["A"] + rules["B"])
     assert "region is North" in text or "region is not North" in text or "region is South" in text
+
+
+def test_surrogate_rules_same_tree_as_fitting_on_label_text():
+    """Fitting on class codes gives the tree (fidelity, leaves) of fitting on the label texts."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(7)
+    X = pd.DataFrame({"x": rng.normal(size=3000), "z": rng.exponential(size=3000)})
+    # integer labels whose text order (10 < 2 < 3) differs from their numeric order
+    y = np.where(X["x"] > 0.5, 10, np.where(X["z"] > 1, 2, 3))
+    flip = rng.random(3000) < 0.1
+    y[flip] = rng.choice([2, 3, 10], flip.sum())
+    rules, fidelity = ev.surrogate_rules(X, y, max_depth=3, min_samples_leaf=0.01, random_state=0)
+    plain = DecisionTreeClassifier(max_depth=3, min_samples_leaf=0.01, random_state=0)
+    plain.fit(X.to_numpy(), y.astype(str))
+    assert fidelity == float((plain.predict(X.to_numpy()) == y.astype(str)).mean())
+    leaves = pd.crosstab(plain.apply(X.to_numpy()), y.astype(str))
+    expected = sorted((row.idxmax(), int(row.sum())) for _, row in leaves.iterrows())
+    found = sorted(
+        (str(seg), int(r.rsplit("n=", 1)[1].rstrip(")"))) for seg, rs in rules.items() for r in rs
+    )
+    assert found == expected
+    assert set(rules) == {2, 3, 10}
 
 
 # ----------------------------------------------------------------------------- likelihood to buy

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from seglab.errors import InputDataError
-from seglab.export import action_list, export_assignments
+from seglab.export import action_list, export_assignments, write_csv
 
 
 def _assignments(n: int = 5, shift: int = 0) -> pd.DataFrame:
@@ -102,3 +103,81 @@ def test_action_list_ranks_by_likelihood_times_value():
     assert top["customer_id"].tolist() == ["b", "d"]
     by_score = action_list(table, actions, value_col=None, missing="drop")
     assert by_score[by_score["segment_id"] == 1]["customer_id"].tolist() == ["a", "b", "c"]
+
+
+def _mixed_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(["C1", "C2", "C3", "C4"], dtype="str"),
+            "segment_id": [1, 2, 0, 10],
+            "segment": pd.array(["Loyal", None, "Prospects (no purchase)", ""], dtype="str"),
+            "tier": pd.Categorical(["gold", None, "regular", "gold"]),
+            "stage": pd.array(["active", "new", pd.NA, "churned"], dtype="string"),
+            "likelihood": [0.1234567890123, np.nan, 0.0, 1e-05],
+            "monetary": [1e16, -0.5, 3.0, 123456.75],
+            "member": [True, False, True, False],
+        }
+    )
+
+
+def test_write_csv_reads_back_as_pandas_csv(tmp_path):
+    df = _mixed_frame()
+    fast = write_csv(df, tmp_path / "fast.csv")
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    back, plain = pd.read_csv(fast), pd.read_csv(tmp_path / "plain.csv")
+    pd.testing.assert_frame_equal(back, plain)
+    # text needs no quotes here: header and text fields are written as pandas writes them
+    lines = fast.read_text().splitlines()
+    assert lines[0] == ",".join(df.columns)
+    assert lines[1].startswith("C1,1,Loyal,gold,active,") and lines[1].endswith(",True")
+    # floats in shortest form (pandas: 0.0 and 3.0), the documented difference
+    assert lines[3] == "C3,0,Prospects (no purchase),regular,,0,3,True"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_write_csv_quotes_text_that_needs_it(tmp_path):
+    df = _mixed_frame().assign(segment=["Loyal, big", 'say "hi"', "two\nlines", None])
+    fast = write_csv(df, tmp_path / "fast.csv")
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    pd.testing.assert_frame_equal(pd.read_csv(fast), pd.read_csv(tmp_path / "plain.csv"))
+    assert fast.read_text().startswith('"customer_id","segment_id"')  # then all text is quoted
+
+
+def test_write_csv_leaves_other_types_to_pandas(tmp_path):
+    df = _mixed_frame().assign(first_purchase=pd.to_datetime(["2024-01-02"] * 4))
+    write_csv(df, tmp_path / "fast.csv")
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+
+
+def test_export_csv_matches_parquet(tmp_path):
+    a = _assignments(6).assign(likelihood=np.linspace(0, 1, 6), tier=pd.Categorical(list("abcabc")))
+    paths = export_assignments(a, "run-1", tmp_path)
+    csv, pq = pd.read_csv(paths["csv"]), pd.read_parquet(paths["parquet"])
+    pd.testing.assert_frame_equal(csv, pq.astype({"tier": str}), check_dtype=False)
+
+
+def test_action_list_ignores_other_columns_and_leaves_table_alone():
+    table = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "segment_id": [1, 1, 2],
+            "likelihood": [0.5, 0.5, 0.1],
+            "monetary": [10.0, 10.0, 1.0],
+        }
+    )
+    wide = table.assign(city=["x", "y", "z"], age=[30, 40, 50])
+    before = wide.copy()
+    calls = action_list(wide, {1: "call", 2: "mail"})
+    pd.testing.assert_frame_equal(calls, action_list(table, {1: "call", 2: "mail"}))
+    pd.testing.assert_frame_equal(wide, before)
+    assert calls.columns.tolist() == [
+        "segment_id",
+        "rank",
+        "customer_id",
+        "action",
+        "likelihood",
+        "monetary",
+        "priority",
+    ]
+    assert calls["customer_id"].tolist() == ["a", "b", "c"]  # ties broken by customer id

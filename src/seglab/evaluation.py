@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from seglab import _ids
 from seglab.errors import InputDataError
 
 __all__ = [
@@ -90,6 +91,40 @@ def _by_customer(df: pd.DataFrame, key: str = "customer_id") -> pd.DataFrame:
             f"`{df.index.name}`); fix: pass a table with `{key}`"
         )
     return df
+
+
+def _reindex(values: pd.Series, index: Any) -> pd.Series:
+    """``values.reindex(index)``, the ids looked up by Arrow (:func:`seglab._ids.align`).
+
+    pandas looks Arrow-string ids up through Python objects (about 0.6 s per
+    million, several times per notebook at scale); ids equal to the index,
+    as when outcomes and table hold the same customers, are not looked up.
+    """
+    index = index if isinstance(index, pd.Index) else pd.Index(index)
+    if values.index.equals(index):
+        return pd.Series(values.array, index=index, name=values.name)
+    return _ids.align(values, index)
+
+
+def _sorted_codes(groups: Any) -> tuple[np.ndarray, pd.Index]:
+    """Codes and sorted labels of ``groups``, -1 where missing.
+
+    The labels are those of ``pd.factorize(Series(asarray(groups, object)),
+    sort=True)``; the factorizing is done on the original dtype and only the
+    few distinct labels go through Python objects (at a million customers the
+    object conversion alone took 0.1-0.3 s per call).
+    """
+    if isinstance(groups, (pd.Series, pd.Index)):
+        g = pd.Series(groups.array)
+    else:
+        g = pd.Series(np.asarray(groups, dtype=object))
+    raw_codes, uniques = pd.factorize(g)
+    small = pd.Series(np.asarray(uniques, dtype=object))
+    remap, labels = pd.factorize(small, sort=True)
+    if len(remap) == 0:
+        return raw_codes, pd.Index(labels)
+    codes = np.where(raw_codes >= 0, remap[np.maximum(raw_codes, 0)], -1)
+    return codes, pd.Index(labels)
 
 
 def _resampled_group_sums(
@@ -192,18 +227,22 @@ def bootstrap_ci(
         raise ValueError(f"stat must be 'mean', 'share' or 'sum_share', got {stat!r}")
     if n_boot < 1:
         raise ValueError(f"n_boot must be at least 1, got {n_boot}")
-    g = pd.Series(np.asarray(groups, dtype=object))
+    all_codes, all_labels = _sorted_codes(groups)
     if stat == "share" and values is None:
-        v = pd.Series(np.ones(len(g)))
+        v = np.ones(len(all_codes))
     else:
-        v = pd.Series(np.asarray(values, dtype=float))
-    if len(v) != len(g):
-        raise InputDataError(f"values ({len(v)}) and groups ({len(g)}) differ in length")
-    keep = v.notna().to_numpy() & g.notna().to_numpy()
-    v, g = v[keep].to_numpy(), g[keep]
+        v = np.asarray(values, dtype=float)
+    if len(v) != len(all_codes):
+        raise InputDataError(f"values ({len(v)}) and groups ({len(all_codes)}) differ in length")
+    keep = ~np.isnan(v) & (all_codes >= 0)
+    v = v[keep]
     if len(v) == 0:
         raise InputDataError("no non-missing values to bootstrap")
-    codes, labels = pd.factorize(g, sort=True)
+    kept = all_codes[keep]
+    present = np.flatnonzero(np.bincount(kept, minlength=len(all_labels)))
+    renumber = np.full(len(all_labels), -1)
+    renumber[present] = np.arange(len(present))
+    codes, labels = renumber[kept], all_labels[present]
     k = len(labels)
     rng = _rng(random_state)
     n_g = np.bincount(codes, minlength=k).astype(float)
@@ -214,8 +253,15 @@ def bootstrap_ci(
             x = v[codes == j]
             if len(x) * n_boot > EXACT_CELLS:
                 reps[:, j] = x.mean() + x.std() / np.sqrt(len(x)) * rng.standard_normal(n_boot)
-            else:
-                reps[:, j] = x[rng.integers(0, len(x), size=(n_boot, len(x)))].mean(axis=1)
+                continue
+            # replicates in chunks: the same draws as one (n_boot, n) array (the
+            # generator's stream does not depend on how it is cut), without
+            # allocating and faulting in hundreds of MB per segment
+            step = max(1, _CHUNK_CELLS // len(x))
+            for start in range(0, n_boot, step):
+                b = min(step, n_boot - start)
+                idx = rng.integers(0, len(x), size=(b, len(x)))
+                reps[start : start + b, j] = x[idx].mean(axis=1)
         return _ci_frame(pd.Index(labels), estimate, reps, level, n_g)
     w = np.ones_like(v) if stat == "share" else v
     sums, counts = _resampled_group_sums(codes, w, k, n_boot, rng)
@@ -326,9 +372,9 @@ def _outcome_frame(
         ids = pd.Index(customers)
     ids = ids.rename("customer_id")
     out = pd.DataFrame(index=ids)
-    out["segment"] = segments.reindex(ids).to_numpy()
-    out["bought_next"] = ids.isin(buyers)
-    out["revenue_next"] = revenue.reindex(ids).fillna(0.0).to_numpy(dtype=float)
+    out["segment"] = _reindex(segments, ids).to_numpy()
+    out["bought_next"] = _ids.isin(ids, buyers)
+    out["revenue_next"] = _reindex(revenue, ids).fillna(0.0).to_numpy(dtype=float)
     return out
 
 
@@ -468,14 +514,14 @@ def kpi_table(
                 raise ValueError("churn_rate needs outcomes= (see next_period_outcomes)")
             out = _by_customer(outcomes)
             _check_columns(out, ["bought_next"], "outcomes")
-            churn = 1.0 - out["bought_next"].reindex(tab.index).astype(float)
+            churn = 1.0 - _reindex(out["bought_next"], tab.index).astype(float)
             ci = bootstrap_ci(churn, seg, "mean", n_boot, level, rng)
         else:
             if campaigns is None:
                 raise ValueError("response_rate needs campaigns=")
             _check_columns(campaigns, ["customer_id", "treated", "responded"], "campaigns")
             treated = campaigns[campaigns["treated"].astype(bool)]
-            s = seg.reindex(treated["customer_id"]).to_numpy()
+            s = _reindex(seg, treated["customer_id"])
             ci = bootstrap_ci(
                 treated["responded"].astype(float).to_numpy(), s, "mean", n_boot, level, rng
             )
@@ -563,9 +609,13 @@ def campaign_uplift(
         ``ci_excludes_0``.
     """
     _check_columns(campaigns, ["customer_id", "treated", "responded"], "campaigns")
+    seg = _reindex(segments, campaigns["customer_id"])
+    # text labels stay Arrow strings (no round trip through Python objects); other
+    # types (categories, numbers) go through numpy as before, grouped by value
+    seg = seg.array if isinstance(seg.dtype, pd.StringDtype) else seg.to_numpy()
     df = pd.DataFrame(
         {
-            "segment": segments.reindex(campaigns["customer_id"]).to_numpy(),
+            "segment": seg,
             "treated": campaigns["treated"].astype(bool).to_numpy(),
             "responded": campaigns["responded"].astype(float).to_numpy(),
         }
@@ -689,11 +739,19 @@ def surrogate_rules(
     M = pd.concat(parts, axis=1)
     if M.shape[1] == 0:
         raise InputDataError("X_descriptors has no usable columns")
+    # The tree is fitted on integer class codes in the order of the sorted label
+    # texts: the same encoding (so the same tree) as fitting on the texts, without
+    # sklearn sorting a million Python strings in np.unique (seconds at scale).
+    first_seen, uniques = pd.factorize(y.to_numpy())
+    texts = np.array([str(u) for u in uniques], dtype=object)
+    classes = np.unique(texts)
+    y_code = np.searchsorted(classes, texts)[first_seen]
+    X_tree = M.to_numpy()
     tree = DecisionTreeClassifier(
         max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=random_state
-    ).fit(M.to_numpy(), y.astype(str).to_numpy())
-    pred = tree.predict(M.to_numpy())
-    fidelity = float((pred == y.astype(str).to_numpy()).mean())
+    ).fit(X_tree, y_code)
+    pred = tree.predict(X_tree)
+    fidelity = float((pred == y_code).mean())
 
     t = tree.tree_
     paths: dict[int, list[tuple[str, str, float]]] = {}
@@ -707,9 +765,12 @@ def surrogate_rules(
         walk(t.children_right[node], [*conds, (feat, ">", thr)])
 
     walk(0, [])
-    leaf = tree.apply(M.to_numpy())
-    tab = pd.crosstab(leaf, y.astype(str).to_numpy())
-    str_to_label = {str(v): v for v in pd.unique(y)}
+    leaf = tree.apply(X_tree)
+    # leaf x segment counts (the crosstab of leaf and label text)
+    leaves, leaf_code = np.unique(leaf, return_inverse=True)
+    counts = np.bincount(leaf_code * len(classes) + y_code, minlength=len(leaves) * len(classes))
+    tab = pd.DataFrame(counts.reshape(len(leaves), len(classes)), index=leaves, columns=classes)
+    str_to_label = {str(v): v for v in uniques}
     rules: dict[Any, list[str]] = {lab: [] for lab in sorted(str_to_label.values(), key=str)}
     sizes = tab.sum(axis=1).sort_values(ascending=False)
     for node in sizes.index:
@@ -755,7 +816,7 @@ def _aligned(
     tab = _by_customer(table)
     out = _by_customer(outcomes)
     _check_columns(out, [outcome], "outcomes")
-    y = out[outcome].reindex(tab.index)
+    y = _reindex(out[outcome], tab.index)
     missing = int(y.isna().sum())
     if missing:
         raise InputDataError(
@@ -813,6 +874,7 @@ def likelihood_to_buy(
             f"`{outcome}` has a single value over {len(y)} customers; cannot learn"
         )
     n_available = len(y)
+    tab = tab[features]  # sample the model's columns only, not the whole table
     if max_train is not None and len(y) > max_train:
         pick = np.sort(np.random.default_rng(random_state).choice(len(y), max_train, replace=False))
         tab, y = tab.iloc[pick], y.iloc[pick]

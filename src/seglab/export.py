@@ -2,34 +2,115 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from seglab.errors import InputDataError
-from seglab.io import write_frame
+from seglab.io import atomic_path, write_frame
 
-__all__ = ["ASSIGNMENTS_NAME", "action_list", "export_assignments"]
+__all__ = ["ASSIGNMENTS_NAME", "action_list", "export_assignments", "write_csv"]
 
 #: Base name of the assignment files and of the DuckDB table.
 ASSIGNMENTS_NAME = "segment_assignments"
+
+
+def _csv_table(df: pd.DataFrame) -> pa.Table | None:
+    """``df`` as an Arrow table the CSV writer renders like pandas, or None when it cannot.
+
+    Numbers, text and categories of text are kept; booleans become ``True`` /
+    ``False`` as pandas writes them; other types (dates, mixed objects) give None.
+    """
+    if not df.columns.is_unique or not all(isinstance(c, str) for c in df.columns):
+        return None
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    for i, field in enumerate(table.schema):
+        t = field.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_boolean(t):
+            col = table.column(i)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(pa.bool_())
+            table = table.set_column(i, field.name, pc.if_else(col, "True", "False"))
+        elif not (
+            pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_null(t)
+        ):
+            return None
+    return table
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write a frame as CSV without its index, atomically, with Arrow's CSV writer.
+
+    At a million rows this takes a tenth of the time of pandas' ``to_csv``
+    (0.4 s against 3.5 s for the segment assignments). Frames with columns
+    other than numbers, text, categories and booleans (dates, mixed objects)
+    are written by pandas (:func:`seglab.io.write_frame`).
+
+    Read back, the file holds the same values as ``df.to_csv(index=False)``;
+    the text differs in two ways: floats are written in their shortest form
+    (``0`` for 0.0, ``0.00001`` for 1e-05, ``1.5e+16``), and when any value or
+    column name contains a comma, a quote or a line break, every text value is
+    quoted (pandas quotes only those values).
+
+    Parameters
+    ----------
+    df : DataFrame
+        Frame to write; its index is not written.
+    path : str or Path
+        Target file (its folder is created if needed).
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    table = _csv_table(df)
+    try:
+        plain = pacsv.WriteOptions(quoting_style="none", quoting_header="none", eol=os.linesep)
+    except TypeError:  # pyarrow without quoting_header
+        table = None
+    if table is None:
+        return write_frame(df, path)
+    with atomic_path(path) as tmp:
+        try:
+            pacsv.write_csv(table, tmp, plain)
+        except pa.ArrowInvalid:  # a value needs quotes: Arrow then quotes all text
+            pacsv.write_csv(table, tmp, pacsv.WriteOptions(eol=os.linesep))
+    return path
 
 
 def _existing_run_ids(path: Path) -> set[str] | None:
     """Run ids found in an existing assignment file (None when the file has no run_id column)."""
     try:
         if path.suffix == ".parquet":
-            cols = pd.read_parquet(path).columns
-            if "run_id" not in cols:
+            if "run_id" not in pq.read_schema(path).names:
                 return None
-            return set(pd.read_parquet(path, columns=["run_id"])["run_id"].astype(str))
+            ids = pq.read_table(path, columns=["run_id"]).column(0)
+            return set(ids.cast(pa.string()).to_pylist())
         head = pd.read_csv(path, nrows=0).columns
         if "run_id" not in head:
             return None
-        return set(pd.read_csv(path, usecols=["run_id"], dtype=str)["run_id"])
+        convert = pacsv.ConvertOptions(
+            include_columns=["run_id"], column_types={"run_id": pa.string()}
+        )
+        return set(pacsv.read_csv(path, convert_options=convert).column(0).to_pylist())
     except Exception as exc:  # unreadable file: refuse rather than clobber it
         raise FileExistsError(
             f"{path} exists and cannot be read to check its run_id ({exc}); "
@@ -45,8 +126,9 @@ def export_assignments(
 ) -> dict[str, Path]:
     """Write segment assignments as CSV and Parquet, and upsert them into a DuckDB table.
 
-    Files are ``<out_dir>/segment_assignments.csv`` and ``.parquet``, written
-    atomically (a temporary file beside the target, renamed into place). A
+    Files are ``<out_dir>/segment_assignments.csv`` (by :func:`write_csv`) and
+    ``.parquet``, written atomically (a temporary file beside the target,
+    renamed into place). A
     folder holds **one run**: when a file there already belongs to another run
     (its ``run_id`` column differs, or it has none) the export is refused with
     an error, before anything is written; re-exporting the same ``run_id``
@@ -118,7 +200,7 @@ def export_assignments(
                     f"{run_id!r}. Fix: export each run into its own folder (e.g. "
                     f"{out_dir / run_id}) or remove the old files"
                 )
-    written: dict[str, Path] = {ext: write_frame(df, p) for ext, p in paths.items()}
+    written = {"csv": write_csv(df, paths["csv"]), "parquet": write_frame(df, paths["parquet"])}
 
     if duckdb_path is not None:
         db = Path(duckdb_path)
@@ -181,7 +263,7 @@ def action_list(
         ``segment_col``, ``rank`` (1 = call first), ``customer_id``, ``action``,
         ``score_col``, ``value_col``, ``priority``; ordered by segment then rank.
     """
-    df = table.reset_index() if "customer_id" not in table.columns else table.copy()
+    df = table.reset_index() if "customer_id" not in table.columns else table
     need = ["customer_id", segment_col, score_col] + ([value_col] if value_col else [])
     absent = [c for c in need if c not in df.columns]
     if absent:
@@ -189,6 +271,7 @@ def action_list(
             f"table lacks column(s) {', '.join(absent)} ({len(df)} rows); fix: add the likelihood "
             "score (evaluation.likelihood_to_buy) and segment ids first"
         )
+    df = df[list(dict.fromkeys(need))].copy()  # only what the list needs: sorting is per column
     df["action"] = df[segment_col].map(dict(segment_actions))
     no_action = df["action"].isna()
     if no_action.any():
