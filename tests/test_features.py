@@ -354,3 +354,34 @@ def test_attach_equals_pandas_join_and_assign(dtype):
     got = attach(table, scores, rfm_segment=segment, value_tier=tier)
     expected = table.join(scores).assign(rfm_segment=segment, value_tier=tier)
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("bad", [2e12, float("inf")])
+def test_amounts_beyond_exact_summation_get_a_clear_error(bad):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_id": ["1", "2", "3"],
+            "timestamp": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "amount": [10.0, bad, 5.0],
+            "is_return": [False, False, False],
+        }
+    )
+    with pytest.raises(InputDataError, match=r"`amount` has 1 value\(s\)"):
+        build_customer_table(tx)
+
+
+def test_money_sums_are_exact_and_order_free():
+    """0.1 + 0.2 is 0.3 to the cent whatever the order the engine adds lines in."""
+    n = 3000
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a"] * n + ["b"] * n,
+            "order_id": [str(i) for i in range(2 * n)],
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(2 * n), "min"),
+            "amount": np.r_[np.tile([0.1, 0.2], n // 2), np.tile([0.2, 0.1], n // 2)],
+            "is_return": False,
+        }
+    )
+    t = build_customer_table(tx)
+    assert t.loc["a", "monetary"] == t.loc["b", "monetary"] == 450.0
