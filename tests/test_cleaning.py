@@ -152,3 +152,86 @@ def test_online_retail_published_counts(online_retail_csv, repo):
     dedup = clean_transactions(tx, cfg.cleaning)
     assert removed(dedup)["duplicates"] == 5_192
     assert dedup.rows_kept == 392_692
+
+
+def _window_duplicate_mask(df, keep):
+    """The one-pass DuckDB check the two-pass one replaced (a window over every kept row)."""
+    import duckdb
+    import numpy as np
+
+    from seglab.cleaning import DERIVED
+
+    cols = [c for c in df.columns if c not in DERIVED]
+    frame = df[cols].assign(_rn=np.arange(len(df)), _keep=keep)
+    by = ", ".join('"' + str(c).replace('"', '""') + '"' for c in cols)
+    sql = f"SELECT _rn FROM frame WHERE _keep QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY _rn) > 1"
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        repeated = con.sql(sql).fetchnumpy()["_rn"]
+    out = np.zeros(len(df), dtype=bool)
+    out[repeated.astype(int)] = True
+    return out
+
+
+def _awkward_frame(n, seed):
+    """Missing values of every kind, -0.0 beside 0.0, empty strings, mixed types, odd names."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(rng.choice(["a", "", "é", None], n), dtype="string"),
+            "order_id": pd.array(rng.choice(["1", "C2", " 1"], n), dtype="string"),
+            "timestamp": pd.to_datetime("2024-01-01")
+            + pd.to_timedelta(rng.choice([0.0, 1.0, np.nan], n), "D"),
+            "quantity": rng.choice([1.0, 0.0, -0.0, np.nan], n),
+            "unit_price": rng.choice([5.0, np.nan], n),
+            'store "name"': rng.choice(["x", None, "", "y z"], n).astype(object),
+            "mixed": pd.Series(rng.choice(4, n)).map({0: 1, 1: "1", 2: None, 3: np.nan}),
+            "amount": rng.random(n),  # derived: never compared
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_pass_duplicate_check_equals_one_pass(seed):
+    """Hash candidates then exact check: the same rows as the single window over all rows."""
+    import numpy as np
+
+    from seglab.cleaning import _duplicate_mask
+
+    df = _awkward_frame(4_000, seed)
+    keep = np.random.default_rng(seed + 10).random(len(df)) > 0.2
+    got = _duplicate_mask(df, keep)
+    assert got.sum() > 100
+    np.testing.assert_array_equal(got, _window_duplicate_mask(df, keep))
+    assert not got[~keep].any()
+    # the whole table kept, and pandas' own rule (missing values equal each other); not on
+    # the mixed column: DuckDB reads an object column of 1 and "1" as text, equal
+    df = df.drop(columns="mixed")
+    every = np.ones(len(df), dtype=bool)
+    cols = [c for c in df.columns if c != "amount"]
+    np.testing.assert_array_equal(_duplicate_mask(df, every), df[cols].duplicated().to_numpy())
+
+
+def test_duplicate_check_with_no_repeats_or_no_rows():
+    import numpy as np
+
+    from seglab.cleaning import _duplicate_mask
+
+    df = frame().drop_duplicates()
+    keep = np.ones(len(df), dtype=bool)
+    assert not _duplicate_mask(df, keep).any()
+    assert len(_duplicate_mask(df.iloc[:0], keep[:0])) == 0
+    assert not _duplicate_mask(frame(), np.zeros(len(frame()), dtype=bool)).any()
+
+
+def test_customer_count_is_counted_once_per_table(monkeypatch):
+    res = clean_transactions(frame(), Cleaning(), now="2025-01-01")
+    counted = []
+    nunique = pd.Series.nunique
+    monkeypatch.setattr(pd.Series, "nunique", lambda s, *a, **k: counted.append(1) or nunique(s))
+    assert res.customers == res.customers == res.data["customer_id"].nunique() == 3
+    assert len(counted) == 1  # the two reads of res.customers reused the count made in cleaning
+    res.data = res.data[res.data["customer_id"] == "a"]  # a new table is counted again
+    assert res.customers == 1

@@ -239,3 +239,75 @@ def test_every_descriptor_column_is_kept(tmp_path):
     ]
     with pytest.raises(InputDataError, match="`incme`.*did you mean `income`"):
         to_customers(raw, src.model_copy(update={"descriptors": {"demographic": ["age", "incme"]}}))
+
+
+def _plain_normalise_ids(s):
+    """normalise_ids before the first-id shortcut: strip, blank to missing, full regex pass."""
+    import numpy as np
+
+    if pd.api.types.is_float_dtype(s):
+        whole = s.dropna()
+        if (whole == np.floor(whole)).all():
+            return s.astype("Int64").astype("string")
+    text = s.astype("string").str.strip()
+    text = text.mask(text == "")
+    if text.notna().any() and text.dropna().str.fullmatch(r"-?\d+\.0+").all():
+        text = text.str.replace(r"\.0+$", "", regex=True)
+    return text
+
+
+_ID_CASES = [
+    ["17850.0", None, " 13047.00 ", ""],
+    ["", None, "17850.0", "A1.0"],  # the first id present reads like a float, a later one not
+    ["A1", "17850.0", None],
+    [None, "", "  "],
+    [None, None],
+    [17850.0, None, 13047.5],
+    [1, "1.0", None, 2.5],
+    ["-3.0", "٣.0", "4.0"],  # a non-ASCII digit
+]
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [
+        (values, dtype)
+        for values in _ID_CASES
+        for dtype in (object, "str", "string[python]", "string[pyarrow]")
+        # numbers only in an object column: a text dtype cannot hold them
+        if dtype is object or all(isinstance(v, str | None) for v in values)
+    ],
+)
+def test_normalise_ids_equals_plain_pass(values, dtype):
+    s = pd.Series(values, dtype=None if dtype is object else dtype)
+    pd.testing.assert_series_equal(normalise_ids(s), _plain_normalise_ids(s))
+
+
+@pytest.mark.parametrize(
+    "tx_ids, customer_ids",
+    [
+        (
+            pd.array(["1", "2", None, "3", "3"], dtype="string"),
+            pd.array(["1", "4", None, ""], dtype="str"),
+        ),
+        (pd.array(["1", "2", "3"], dtype="string[python]"), pd.array(["2", "2x"], dtype="string")),
+        (pd.array([None, None], dtype="string"), pd.array(["1"], dtype="string")),
+        (pd.Series(["1", 1, None], dtype=object), pd.Series([1.0, "2"], dtype=object)),
+    ],
+)
+def test_customer_coverage_counts_like_python_sets(tx_ids, customer_ids):
+    tx = pd.DataFrame({"customer_id": tx_ids})
+    customers = pd.DataFrame({"customer_id": customer_ids})
+    buyers = set(tx["customer_id"].dropna().unique())
+    known = set(customers["customer_id"].dropna().unique())
+    assert customer_coverage(tx, customers)["customers"].to_dict() == {
+        "customers in the customer table": len(known),
+        "buyers in the transactions": len(buyers),
+        "buyers found in the customer table": len(buyers & known),
+        "buyers missing from the customer table": len(buyers - known),
+        "customers without a purchase (prospects)": len(known - buyers),
+    }
+    assert customer_coverage(tx, None)["customers"].to_dict() == {
+        "buyers in the transactions": len(buyers),
+        "customer table": 0,
+    }

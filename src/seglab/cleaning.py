@@ -46,6 +46,10 @@ class CleaningResult:
     row_loss: pd.DataFrame
     rows_read: int
     notes: list[str] = field(default_factory=list)
+    #: ``(table, distinct customers)``: the count of :attr:`customers`, kept for that table
+    _customer_count: tuple[pd.DataFrame, int] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def rows_kept(self) -> int:
@@ -53,7 +57,10 @@ class CleaningResult:
 
     @property
     def customers(self) -> int:
-        return int(self.data["customer_id"].nunique())
+        """Distinct customers kept (counted once per table: 1 s at ten million lines)."""
+        if self._customer_count is None or self._customer_count[0] is not self.data:
+            self._customer_count = (self.data, int(self.data["customer_id"].nunique()))
+        return self._customer_count[1]
 
     def removed_by_rule(self) -> dict[str, int]:
         """Rows removed per active rule."""
@@ -80,9 +87,12 @@ def _rule_mask(
     if rule == "missing_values":
         value_cols = [c for c in ("quantity", "unit_price", "amount") if c in df]
         what = f"timestamp or value ({', '.join(value_cols)}) missing"
-        return what, (
-            df["timestamp"].isna() | df[value_cols].isna().any(axis=1)
-        ) if rules.missing_values else None
+        if not rules.missing_values:
+            return what, None
+        mask = df["timestamp"].isna().to_numpy(bool, copy=True)
+        for col in value_cols:  # column by column: df[value_cols] would copy them
+            mask |= df[col].isna().to_numpy(bool)
+        return what, mask
     if rule == "missing_customer_id":
         what = "customer id missing (cannot be attributed to a customer)"
         return what, df["customer_id"].isna() if rules.missing_customer_id else None
@@ -131,19 +141,34 @@ def _duplicate_mask(df: pd.DataFrame, keep: np.ndarray) -> np.ndarray:
     The same as ``df[keep].duplicated(keep="first")`` spread over all rows (missing
     values equal each other), computed by DuckDB on the frame in place: at ten million
     lines pandas took 9 s and a copy of the kept rows.
+
+    Two passes: DuckDB hashes every kept row, and the rows whose hash another row shares
+    are the candidates (rows that compare equal hash equally, so every repeated row is
+    among them); the exact comparison then runs on those few candidates only.
+    Partitioning all ten million rows for the exact comparison took 7-8 s and 1 GB; the
+    two passes take 2 s and 0.2 GB.
     """
     cols = [c for c in df.columns if c not in DERIVED]
     frame = df[cols].assign(_seglab_rn=np.arange(len(df)), _seglab_keep=keep)  # no data copied
     by = ", ".join('"' + str(c).replace('"', '""') + '"' for c in cols)
-    sql = (
-        "SELECT _seglab_rn FROM frame WHERE _seglab_keep "
+    hashes = f"SELECT _seglab_rn, hash({by}) AS _seglab_h FROM frame WHERE _seglab_keep"
+    exact = (
+        "SELECT _seglab_rn FROM candidates "
         f"QUALIFY row_number() OVER (PARTITION BY {by} ORDER BY _seglab_rn) > 1"
     )
     with duckdb.connect() as con:
         con.register("frame", frame)
-        repeated = con.sql(sql).fetchnumpy()["_seglab_rn"]
+        kept = con.sql(hashes).fetchnumpy()
+        con.unregister("frame")
+        rn, h = np.asarray(kept["_seglab_rn"], dtype=np.int64), np.asarray(kept["_seglab_h"])
+        # hashes seen more than once: a sort of the hashes is cheaper than grouping them
+        ordered = np.sort(h)
+        shared = ordered[1:][ordered[1:] == ordered[:-1]]
+        candidates = np.sort(rn[pd.Series(h, copy=False).isin(shared).to_numpy()])
+        con.register("candidates", frame.iloc[candidates])
+        repeated = con.sql(exact).fetchnumpy()["_seglab_rn"]
     out = np.zeros(len(df), dtype=bool)
-    out[repeated] = True
+    out[np.asarray(repeated, dtype=np.int64)] = True
     return out
 
 
@@ -206,7 +231,7 @@ def clean_transactions(
                 "rows_left": int(keep.sum()),
             }
         )
-    data = data.loc[keep] if not keep.all() else data
+    data = data.take(np.flatnonzero(keep)) if not keep.all() else data  # take: faster than .loc
     if rules.returns == "net" and data["is_return"].any():
         notes.append(
             f"{int(data['is_return'].sum()):,} return/cancellation lines kept: their negative value "

@@ -16,6 +16,8 @@ from seglab.errors import InputDataError
 
 #: Roles of a transaction table that hold numbers.
 NUMERIC_ROLES = ("quantity", "unit_price", "amount")
+#: Ids written by spreadsheets as floats (``17850.0``).
+_FLOAT_ID = r"-?\d+\.0+"
 #: Roles kept as text.
 TEXT_ROLES = (
     "customer_id",
@@ -288,11 +290,31 @@ def normalise_ids(s: pd.Series) -> pd.Series:
         whole = s.dropna()
         if (whole == np.floor(whole)).all():
             return s.astype("Int64").astype("string")
-    text = s.astype("string").str.strip()
-    text = text.mask(text == "")
-    if text.notna().any() and text.dropna().str.fullmatch(r"-?\d+\.0+").all():
+    given = s.astype("string")
+    text = given.str.strip()
+    if text.equals(given):
+        text = given  # nothing to strip: keep the column read, not a copy of it
+    empty = text.eq("").to_numpy(bool, na_value=False)
+    if empty.any():
+        text = text.mask(empty)
+    if _all_float_looking(text):
         text = text.str.replace(r"\.0+$", "", regex=True)
     return text
+
+
+def _all_float_looking(text: pd.Series) -> bool:
+    """Whether every id present reads like ``17850.0`` (and at least one is present).
+
+    The first id present is tried alone before all of them: ids that are plain text (the
+    usual case) are settled without a pass over millions of values.
+    """
+    present = text.notna().to_numpy(bool)
+    if not present.any():
+        return False
+    first = int(np.argmax(present))
+    if not text.iloc[first : first + 1].str.fullmatch(_FLOAT_ID).all():
+        return False
+    return bool(text[present].str.fullmatch(_FLOAT_ID).all())
 
 
 def to_transactions(
@@ -387,10 +409,26 @@ def customer_coverage(transactions: pd.DataFrame, customers: pd.DataFrame | None
         Counts of customers in both tables, buyers missing from the customer table, and
         customers without any purchase (prospects, kept for lifecycle analysis).
     """
-    buyers = set(transactions["customer_id"].dropna().unique())
+    buyer_ids = transactions["customer_id"]
     if customers is None:
-        rows = [("buyers in the transactions", len(buyers)), ("customer table", 0)]
+        rows = [("buyers in the transactions", _count_distinct(buyer_ids)), ("customer table", 0)]
+    elif isinstance(buyer_ids.dtype, pd.StringDtype) and isinstance(
+        customers["customer_id"].dtype, pd.StringDtype
+    ):
+        # text ids on both sides (what intake gives): count distinct ids rather than build
+        # Python sets of millions; |buyers & known| = |buyers| + |known| - |buyers | known|
+        buyers = pd.Series(buyer_ids.dropna().unique()).astype("string")
+        known = pd.Series(customers["customer_id"].dropna().unique()).astype("string")
+        found = len(buyers) + len(known) - pd.concat([buyers, known]).nunique()
+        rows = [
+            ("customers in the customer table", len(known)),
+            ("buyers in the transactions", len(buyers)),
+            ("buyers found in the customer table", found),
+            ("buyers missing from the customer table", len(buyers) - found),
+            ("customers without a purchase (prospects)", len(known) - found),
+        ]
     else:
+        buyers = set(buyer_ids.dropna().unique())
         known = set(customers["customer_id"].dropna().unique())
         rows = [
             ("customers in the customer table", len(known)),
@@ -400,6 +438,13 @@ def customer_coverage(transactions: pd.DataFrame, customers: pd.DataFrame | None
             ("customers without a purchase (prospects)", len(known - buyers)),
         ]
     return pd.DataFrame(rows, columns=["what", "customers"]).set_index("what")
+
+
+def _count_distinct(ids: pd.Series) -> int:
+    """Distinct ids present, counted as a Python set counts them."""
+    if isinstance(ids.dtype, pd.StringDtype):
+        return len(ids.dropna().unique())
+    return len(set(ids.dropna().unique()))
 
 
 def survey_items(columns: list[str], src) -> list[str]:

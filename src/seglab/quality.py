@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+import duckdb
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -21,19 +24,21 @@ def column_profile(df: pd.DataFrame) -> pd.DataFrame:
         Indexed by column name.
     """
     n = len(df)
+    columns = [df.iloc[:, i] for i in range(df.shape[1])]
+    distinct = [int(s.nunique(dropna=True)) for s in columns]
     rows = []
-    for col in df.columns:
-        s = df[col]
-        missing = int(s.isna().sum())
-        first = s.dropna()
+    for col, s, n_distinct in zip(df.columns, columns, distinct, strict=True):
+        missing_mask = s.isna().to_numpy(bool)
+        missing = int(missing_mask.sum())
         rows.append(
             {
                 "column": col,
                 "type": str(s.dtype),
                 "missing": missing,
                 "missing_share": missing / n if n else np.nan,
-                "distinct": int(s.nunique(dropna=True)),
-                "example": str(first.iloc[0]) if len(first) else "",
+                "distinct": n_distinct,
+                # the first value that is not missing, without copying the column
+                "example": str(s.iloc[int(np.argmin(missing_mask))]) if missing < n else "",
             }
         )
     return pd.DataFrame(rows).set_index("column")
@@ -53,28 +58,97 @@ def numeric_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Da
 
 
 def date_coverage(df: pd.DataFrame, column: str = "timestamp", freq: str = "MS") -> pd.DataFrame:
-    """Lines, orders and customers per period (default: month)."""
-    g = df.groupby(pd.Grouper(key=column, freq=freq))
-    out = pd.DataFrame(
-        {
-            "lines": g.size(),
-            "orders": g["order_id"].nunique() if "order_id" in df else np.nan,
-            "customers": g["customer_id"].nunique() if "customer_id" in df else np.nan,
-        }
-    )
+    """Lines, orders and customers per period (default: month).
+
+    Monthly coverage of a timestamp column without time zone is counted on month numbers
+    (NumPy) and distinct text ids by DuckDB, the same figures as pandas'
+    ``groupby(pd.Grouper(freq="MS")).nunique()`` (5-8 s at ten million lines; under 2 s
+    here).
+    """
+    ts = df[column]
+    months = _month_bins(ts) if freq == "MS" else None
+    if months is None:
+        g = df.groupby(pd.Grouper(key=column, freq=freq))
+        out = pd.DataFrame(
+            {
+                "lines": g.size(),
+                "orders": g["order_id"].nunique() if "order_id" in df else np.nan,
+                "customers": g["customer_id"].nunique() if "customer_id" in df else np.nan,
+            }
+        )
+    else:
+        bins, index = months
+        n_bins = len(index)
+        lines = np.bincount(bins[bins >= 0], minlength=n_bins).astype(np.int64)
+        out = pd.DataFrame(
+            {
+                "lines": pd.Series(lines, index=index),
+                "orders": (
+                    pd.Series(_distinct_per_bin(df["order_id"], bins, n_bins), index=index)
+                    if "order_id" in df
+                    else np.nan
+                ),
+                "customers": (
+                    pd.Series(_distinct_per_bin(df["customer_id"], bins, n_bins), index=index)
+                    if "customer_id" in df
+                    else np.nan
+                ),
+            }
+        )
     out.index.name = "period"
+    return out
+
+
+def _month_bins(ts: pd.Series) -> tuple[np.ndarray, pd.DatetimeIndex] | None:
+    """Month number of each row (0 = first month, -1 = missing) and the month starts.
+
+    None when the column is not a time-zone-free datetime or holds no timestamp (pandas
+    handles those cases).
+    """
+    if not (isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M"):
+        return None
+    values = ts.to_numpy()
+    valid = ~np.isnat(values)
+    if not valid.any():
+        return None
+    month = values.astype("datetime64[M]").view(np.int64)
+    first, last = month[valid].min(), month[valid].max()
+    bins = np.where(valid, month - first, -1)
+    starts = np.arange(first, last + 1).astype("datetime64[M]").astype(ts.dtype)
+    # pandas' grouper keeps the index frequency only when no timestamp is missing
+    return bins, pd.DatetimeIndex(starts, name=ts.name, freq="MS" if valid.all() else None)
+
+
+def _distinct_per_bin(values: pd.Series, bins: np.ndarray, n_bins: int) -> np.ndarray:
+    """Distinct non-missing values in each bin (rows in bin -1 are left out)."""
+    out = np.zeros(n_bins, dtype=np.int64)
+    if isinstance(values.dtype, pd.StringDtype):
+        # text: DuckDB's hash aggregate, instead of factorising ten million strings
+        frame = pd.DataFrame({"bin": bins, "value": values.array})  # no data copied
+        sql = "SELECT bin, count(DISTINCT value) AS n FROM frame WHERE bin >= 0 GROUP BY bin"
+        with duckdb.connect() as con:
+            con.register("frame", frame)
+            counts = con.sql(sql).fetchnumpy()
+        out[counts["bin"]] = counts["n"]
+        return out
+    codes, uniques = pd.factorize(values)  # missing values get -1, as in nunique
+    ok = (bins >= 0) & (codes >= 0)
+    width = max(len(uniques), 1)
+    pairs = pd.unique(bins[ok].astype(np.int64) * width + codes[ok])
+    out += np.bincount(pairs // width, minlength=n_bins)
     return out
 
 
 def coverage_summary(df: pd.DataFrame, column: str = "timestamp") -> dict:
     """First and last timestamp and the span in days."""
-    ts = df[column].dropna()
-    if ts.empty:
+    ts = df[column]
+    first, last = ts.min(), ts.max()  # missing values are skipped, without copying the column
+    if pd.isna(first):
         return {"first": None, "last": None, "days": 0}
     return {
-        "first": ts.min().isoformat(),
-        "last": ts.max().isoformat(),
-        "days": int((ts.max() - ts.min()).days),
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+        "days": int((last - first).days),
     }
 
 
@@ -120,7 +194,10 @@ def plot_distribution(
     ax = ax or plt.subplots(figsize=(5, 3))[1]
     s = df[column].dropna()
     if len(s) > sample:
-        s = s.sample(sample, random_state=random_state)
+        if isinstance(random_state, int | np.integer) and not isinstance(random_state, bool):
+            s = s.iloc[_sample_positions(len(s), sample, int(random_state))]
+        else:
+            s = s.sample(sample, random_state=random_state)
     pos = s[s > 0]
     skewed = len(pos) > 0 and pos.quantile(0.99) > 20 * max(pos.median(), 1e-12)
     if skewed:
@@ -132,6 +209,19 @@ def plot_distribution(
     ax.set_ylabel("rows" + (" (sample)" if len(df) > sample else ""))
     ax.set_title(f"Distribution of {column}")
     return ax
+
+
+@functools.lru_cache(maxsize=8)
+def _sample_positions(n: int, size: int, random_state: int) -> np.ndarray:
+    """Row positions ``Series.sample(size, random_state=random_state)`` draws from ``n`` rows.
+
+    The draw depends on nothing but these three numbers, and drawing without replacement
+    shuffles all ``n`` positions (0.4 s at ten million rows); cached, one draw serves every
+    column of a table plotted with the same settings.
+    """
+    positions = pd.Series(np.arange(n)).sample(size, random_state=random_state).to_numpy()
+    positions.flags.writeable = False
+    return positions
 
 
 def plot_coverage(coverage: pd.DataFrame, ax: plt.Axes | None = None) -> plt.Axes:
