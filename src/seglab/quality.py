@@ -8,7 +8,6 @@ import duckdb
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 
 def column_profile(df: pd.DataFrame) -> pd.DataFrame:
@@ -201,10 +200,11 @@ def plot_distribution(
     pos = s[s > 0]
     skewed = len(pos) > 0 and pos.quantile(0.99) > 20 * max(pos.median(), 1e-12)
     if skewed:
-        sns.histplot(np.log10(pos), bins=50, ax=ax, color="#4c72b0")
+        ax.hist(np.log10(pos.to_numpy(dtype=float)), bins=50, color="#4c72b0", edgecolor="white")
         ax.set_xlabel(f"log10({column}), positive values")
     else:
-        sns.histplot(s, bins=50, ax=ax, color="#4c72b0")
+        # matplotlib's own histogram: seaborn would pull scipy.stats (2 s) into notebook 02
+        ax.hist(s.to_numpy(dtype=float), bins=50, color="#4c72b0", edgecolor="white")
         ax.set_xlabel(column)
     ax.set_ylabel("rows" + (" (sample)" if len(df) > sample else ""))
     ax.set_title(f"Distribution of {column}")
