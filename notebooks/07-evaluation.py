@@ -34,6 +34,7 @@ from IPython.display import Markdown
 
 from seglab import basis, evaluation, export, features, intake, scoring
 from seglab.context import RunContext
+from seglab.io import write_frame
 
 ctx = RunContext.open(config, run_id, report_root)
 opts = ctx.config.evaluation
@@ -171,7 +172,7 @@ written = export.export_assignments(assignments, ctx.run_id, ctx.paths.report / 
 calls = export.action_list(table, dict(zip(named["segment_id"], named["action"], strict=True)), score_col="likelihood",
                            segment_col="segment_id", missing="drop")
 ctx.save(calls, "action_list", stage="processed")
-export.write_csv(calls, ctx.paths.report / "exports" / "action_list.csv")
+write_frame(calls, ctx.paths.report / "exports" / "action_list.csv")
 calls.groupby("segment_id").head(3)
 
 # %%

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from seglab.errors import InputDataError
-from seglab.export import action_list, export_assignments, write_csv
+from seglab.export import action_list, export_assignments
+from seglab.io import write_frame
 
 
 def _assignments(n: int = 5, shift: int = 0) -> pd.DataFrame:
@@ -120,9 +121,9 @@ def _mixed_frame() -> pd.DataFrame:
     )
 
 
-def test_write_csv_reads_back_as_pandas_csv(tmp_path):
+def test_write_frame_csv_reads_back_as_pandas_csv(tmp_path):
     df = _mixed_frame()
-    fast = write_csv(df, tmp_path / "fast.csv")
+    fast = write_frame(df, tmp_path / "fast.csv")
     df.to_csv(tmp_path / "plain.csv", index=False)
     back, plain = pd.read_csv(fast), pd.read_csv(tmp_path / "plain.csv")
     pd.testing.assert_frame_equal(back, plain)
@@ -135,17 +136,17 @@ def test_write_csv_reads_back_as_pandas_csv(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_write_csv_quotes_text_that_needs_it(tmp_path):
+def test_write_frame_csv_quotes_text_that_needs_it(tmp_path):
     df = _mixed_frame().assign(segment=["Loyal, big", 'say "hi"', "two\nlines", None])
-    fast = write_csv(df, tmp_path / "fast.csv")
+    fast = write_frame(df, tmp_path / "fast.csv")
     df.to_csv(tmp_path / "plain.csv", index=False)
     pd.testing.assert_frame_equal(pd.read_csv(fast), pd.read_csv(tmp_path / "plain.csv"))
     assert fast.read_text().startswith('"customer_id","segment_id"')  # then all text is quoted
 
 
-def test_write_csv_leaves_other_types_to_pandas(tmp_path):
+def test_write_frame_csv_leaves_other_types_to_pandas(tmp_path):
     df = _mixed_frame().assign(first_purchase=pd.to_datetime(["2024-01-02"] * 4))
-    write_csv(df, tmp_path / "fast.csv")
+    write_frame(df, tmp_path / "fast.csv")
     df.to_csv(tmp_path / "plain.csv", index=False)
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
 

