@@ -432,7 +432,7 @@ def _time_split_tables(s: dict, cutoff) -> tuple:
     history = features.build_for_config(s["tx_path"], None, cfg, reference_date=cutoff)
     history = history.reset_index()
     future = features.build_for_config(
-        s["tx_path"], None, cfg, reference_date=end, window=(cutoff, end)
+        s["tx_path"], None, cfg, reference_date=end, window=(cutoff, end), shares=False
     )
     return history[~history["is_prospect"]], future
 

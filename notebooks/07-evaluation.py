@@ -60,7 +60,8 @@ reference = (pd.Timestamp(ctx.config.reference_date) if ctx.config.reference_dat
              ctx.load("transactions", columns=["timestamp"])["timestamp"].max().normalize() + pd.Timedelta(days=1))
 cutoff = reference - pd.Timedelta(days=opts.horizon_days)
 history = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff).reset_index()
-future = features.build_for_config(transactions, None, ctx.config, reference_date=reference, window=(cutoff, reference))
+future = features.build_for_config(transactions, None, ctx.config, reference_date=reference, window=(cutoff, reference),
+                                   shares=False)
 history_buyers = history[~history["is_prospect"]]
 segment_then = pd.Series(model.predict(history_buyers).to_numpy(), index=history_buyers["customer_id"]).map(
     segments.drop_duplicates("segment_id").set_index("segment_id")["segment"])
@@ -127,7 +128,8 @@ Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers.
 earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
 train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier).reset_index()
 train_table = train_table[~train_table["is_prospect"]]
-train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff))
+train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff),
+                                         shares=False)
 train_outcomes = evaluation.outcomes_from_table(pd.Series(0, index=train_table["customer_id"]), train_future)
 likelihood = evaluation.likelihood_to_buy(train_table, train_outcomes, opts.likelihood_features, random_state=seed)
 quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)

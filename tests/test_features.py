@@ -385,3 +385,24 @@ def test_money_sums_are_exact_and_order_free():
     )
     t = build_customer_table(tx)
     assert t.loc["a", "monetary"] == t.loc["b", "monetary"] == 450.0
+
+
+def test_build_for_config_without_shares_keeps_every_other_column():
+    from seglab.cleaning import clean_transactions
+    from seglab.config import load_config
+    from seglab.datasets import make_retail
+    from seglab.features import build_for_config
+    from seglab.intake import to_transactions
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo-retail.yaml")
+    data = make_retail(n_customers=400, n_lines=6_000, random_state=5)
+    tx = to_transactions(data.transactions, cfg.data.transactions)
+    tx = clean_transactions(tx, cfg.cleaning, now="2025-07-01").data
+    window = ("2024-07-01", "2025-07-01")
+    full = build_for_config(tx, None, cfg, reference_date="2025-07-01", window=window)
+    light = build_for_config(
+        tx, None, cfg, reference_date="2025-07-01", window=window, shares=False
+    )
+    assert full.filter(like="share_").shape[1] > 3
+    assert light.filter(like="share_").shape[1] == 0
+    pd.testing.assert_frame_equal(light, full[light.columns])

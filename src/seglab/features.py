@@ -1137,6 +1137,7 @@ def build_for_config(
     config: Any,
     reference_date: Any = None,
     window: Window = None,
+    shares: bool = True,
 ) -> pd.DataFrame:
     """The customer table as a run's config asks for it (engine, reference date, monetary, B2B level).
 
@@ -1158,6 +1159,10 @@ def build_for_config(
         Overrides the config's reference date (e.g. a cutoff for time-split validation).
     window : int or (start, end), optional
         Only transactions in this window (see :func:`build_customer_table`).
+    shares : bool, default True
+        False leaves out the category, channel and device share columns, for tables
+        that only count orders and value (next-period outcomes): their conditional
+        sums are the largest part of a build.
 
     Returns
     -------
@@ -1175,6 +1180,8 @@ def build_for_config(
         max_categories=opts.max_categories,
         window=window,
     )
+    if not shares:
+        options.update(category_col=None, channel_col=None, device_col=None)
     if config.engine == "duckdb" and not account:
         table = build_customer_table(transactions, customers, **options)
     else:
