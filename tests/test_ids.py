@@ -51,6 +51,8 @@ def test_positions_and_align_match_pandas(dtype):
     )
     pd.testing.assert_frame_equal(align(frame, index), frame.reindex(index))
     pd.testing.assert_series_equal(align(frame["c"], index), frame["c"].reindex(index))
+    same = pd.Index(list(other), dtype=dtype)  # equal ids, another Index object
+    pd.testing.assert_frame_equal(align(frame, same), frame.reindex(same))
 
 
 def test_positions_with_duplicate_ids_behave_like_pandas():

@@ -24,6 +24,16 @@ def _arrow_strings(values: pd.Index) -> pa.ChunkedArray | pa.Array | None:
     return out if pa.types.is_string(out.type) or pa.types.is_large_string(out.type) else None
 
 
+def _arrow_pair(left: pd.Index, right: pd.Index) -> tuple[pa.Array, pa.Array] | None:
+    """Both sides as Arrow strings of one type (the right one in one chunk), or None."""
+    a, b = _arrow_strings(left), _arrow_strings(right)
+    if a is None or b is None:
+        return None
+    if isinstance(b, pa.ChunkedArray):
+        b = b.combine_chunks()
+    return a, b.cast(a.type)
+
+
 def isin(values: Iterable, candidates: Iterable) -> np.ndarray:
     """Boolean mask: which of ``values`` occur in ``candidates``.
 
@@ -39,13 +49,10 @@ def isin(values: Iterable, candidates: Iterable) -> np.ndarray:
     """
     values = values if isinstance(values, pd.Index) else pd.Index(values)
     candidates = candidates if isinstance(candidates, pd.Index) else pd.Index(candidates)
-    left, right = _arrow_strings(values), _arrow_strings(candidates)
-    if left is None or right is None:
+    pair = _arrow_pair(values, candidates)
+    if pair is None:
         return np.asarray(values.isin(candidates), dtype=bool)
-    if isinstance(right, pa.ChunkedArray):
-        right = right.combine_chunks()
-    right = right.cast(left.type)
-    return np.asarray(pc.is_in(left, value_set=right).fill_null(False), dtype=bool)
+    return np.asarray(pc.is_in(pair[0], value_set=pair[1]).fill_null(False), dtype=bool)
 
 
 def positions(labels: Iterable, index: pd.Index) -> np.ndarray:
@@ -56,15 +63,10 @@ def positions(labels: Iterable, index: pd.Index) -> np.ndarray:
     0.35 s for pandas' hash lookup.
     """
     labels = labels if isinstance(labels, pd.Index) else pd.Index(labels)
-    left, right = _arrow_strings(labels), _arrow_strings(index)
-    if left is None or right is None:
+    pair = _arrow_pair(labels, index)
+    if pair is None or not index.is_unique:  # duplicates: pandas raises its own error
         return index.get_indexer(labels)
-    if not index.is_unique:
-        return index.get_indexer(labels)  # pandas raises its own error on duplicates
-    if isinstance(right, pa.ChunkedArray):
-        right = right.combine_chunks()
-    right = right.cast(left.type)
-    found = pc.index_in(left, value_set=right).fill_null(-1)
+    found = pc.index_in(pair[0], value_set=pair[1]).fill_null(-1)
     return np.asarray(found, dtype=np.intp)
 
 
@@ -76,9 +78,15 @@ def take(values: pd.api.extensions.ExtensionArray | np.ndarray, pos: np.ndarray 
 
 
 def align(obj: pd.Series | pd.DataFrame, index: pd.Index) -> pd.Series | pd.DataFrame:
-    """``obj.reindex(index)``: the rows of ``obj`` in the order of ``index``, missing where absent."""
+    """``obj.reindex(index)``: the rows of ``obj`` in the order of ``index``, missing where absent.
+
+    Ids equal to ``index`` (the same customers in the same order, the usual case) are
+    not looked up at all.
+    """
     if obj.index is index:
         return obj
+    if obj.index.equals(index):
+        return obj.set_axis(index)
     pos = positions(index, obj.index)
     if isinstance(obj, pd.Series):
         return pd.Series(take(obj.array, pos), index=index, name=obj.name)

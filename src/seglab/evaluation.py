@@ -97,13 +97,9 @@ def _reindex(values: pd.Series, index: Any) -> pd.Series:
     """``values.reindex(index)``, the ids looked up by Arrow (:func:`seglab._ids.align`).
 
     pandas looks Arrow-string ids up through Python objects (about 0.6 s per
-    million, several times per notebook at scale); ids equal to the index,
-    as when outcomes and table hold the same customers, are not looked up.
+    million, several times per notebook at scale).
     """
-    index = index if isinstance(index, pd.Index) else pd.Index(index)
-    if values.index.equals(index):
-        return pd.Series(values.array, index=index, name=values.name)
-    return _ids.align(values, index)
+    return _ids.align(values, index if isinstance(index, pd.Index) else pd.Index(index))
 
 
 def _sorted_codes(groups: Any) -> tuple[np.ndarray, pd.Index]:
