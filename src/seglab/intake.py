@@ -11,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from seglab._ids import isin
 from seglab.config import CustomersSource, Source, TransactionsSource
 from seglab.errors import InputDataError
 
@@ -409,17 +410,12 @@ def customer_coverage(transactions: pd.DataFrame, customers: pd.DataFrame | None
         Counts of customers in both tables, buyers missing from the customer table, and
         customers without any purchase (prospects, kept for lifecycle analysis).
     """
-    buyer_ids = transactions["customer_id"]
+    buyers = _distinct_ids(transactions["customer_id"])
     if customers is None:
-        rows = [("buyers in the transactions", _count_distinct(buyer_ids)), ("customer table", 0)]
-    elif isinstance(buyer_ids.dtype, pd.StringDtype) and isinstance(
-        customers["customer_id"].dtype, pd.StringDtype
-    ):
-        # text ids on both sides (what intake gives): count distinct ids rather than build
-        # Python sets of millions; |buyers & known| = |buyers| + |known| - |buyers | known|
-        buyers = pd.Series(buyer_ids.dropna().unique()).astype("string")
-        known = pd.Series(customers["customer_id"].dropna().unique()).astype("string")
-        found = len(buyers) + len(known) - pd.concat([buyers, known]).nunique()
+        rows = [("buyers in the transactions", len(buyers)), ("customer table", 0)]
+    else:
+        known = _distinct_ids(customers["customer_id"])
+        found = _overlap(buyers, known)
         rows = [
             ("customers in the customer table", len(known)),
             ("buyers in the transactions", len(buyers)),
@@ -427,24 +423,20 @@ def customer_coverage(transactions: pd.DataFrame, customers: pd.DataFrame | None
             ("buyers missing from the customer table", len(buyers) - found),
             ("customers without a purchase (prospects)", len(known) - found),
         ]
-    else:
-        buyers = set(buyer_ids.dropna().unique())
-        known = set(customers["customer_id"].dropna().unique())
-        rows = [
-            ("customers in the customer table", len(known)),
-            ("buyers in the transactions", len(buyers)),
-            ("buyers found in the customer table", len(buyers & known)),
-            ("buyers missing from the customer table", len(buyers - known)),
-            ("customers without a purchase (prospects)", len(known - buyers)),
-        ]
     return pd.DataFrame(rows, columns=["what", "customers"]).set_index("what")
 
 
-def _count_distinct(ids: pd.Series) -> int:
-    """Distinct ids present, counted as a Python set counts them."""
-    if isinstance(ids.dtype, pd.StringDtype):
-        return len(ids.dropna().unique())
-    return len(set(ids.dropna().unique()))
+def _distinct_ids(ids: pd.Series) -> pd.Index | set:
+    """Distinct ids present: an Index for text ids, else a Python set (as sets compare)."""
+    present = ids.dropna().unique()
+    return pd.Index(present) if isinstance(ids.dtype, pd.StringDtype) else set(present)
+
+
+def _overlap(buyers: pd.Index | set, known: pd.Index | set) -> int:
+    """How many distinct buyers are known: Arrow membership for text ids, sets otherwise."""
+    if isinstance(buyers, pd.Index) and isinstance(known, pd.Index):
+        return int(isin(buyers, known).sum())  # no Python sets of millions of ids
+    return len(set(buyers) & set(known))
 
 
 def survey_items(columns: list[str], src) -> list[str]:
