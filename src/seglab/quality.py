@@ -23,10 +23,9 @@ def column_profile(df: pd.DataFrame) -> pd.DataFrame:
         Indexed by column name.
     """
     n = len(df)
-    columns = [df.iloc[:, i] for i in range(df.shape[1])]
-    distinct = [int(s.nunique(dropna=True)) for s in columns]
     rows = []
-    for col, s, n_distinct in zip(df.columns, columns, distinct, strict=True):
+    for i, col in enumerate(df.columns):
+        s = df.iloc[:, i]
         missing_mask = s.isna().to_numpy(bool)
         missing = int(missing_mask.sum())
         rows.append(
@@ -35,7 +34,7 @@ def column_profile(df: pd.DataFrame) -> pd.DataFrame:
                 "type": str(s.dtype),
                 "missing": missing,
                 "missing_share": missing / n if n else np.nan,
-                "distinct": n_distinct,
+                "distinct": int(s.nunique(dropna=True)),
                 # the first value that is not missing, without copying the column
                 "example": str(s.iloc[int(np.argmin(missing_mask))]) if missing < n else "",
             }
