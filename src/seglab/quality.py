@@ -67,32 +67,24 @@ def date_coverage(df: pd.DataFrame, column: str = "timestamp", freq: str = "MS")
     months = _month_bins(ts) if freq == "MS" else None
     if months is None:
         g = df.groupby(pd.Grouper(key=column, freq=freq))
-        out = pd.DataFrame(
-            {
-                "lines": g.size(),
-                "orders": g["order_id"].nunique() if "order_id" in df else np.nan,
-                "customers": g["customer_id"].nunique() if "customer_id" in df else np.nan,
-            }
-        )
+        lines = g.size()
+
+        def distinct(col: str) -> pd.Series:
+            return g[col].nunique()
     else:
         bins, index = months
-        n_bins = len(index)
-        lines = np.bincount(bins[bins >= 0], minlength=n_bins).astype(np.int64)
-        out = pd.DataFrame(
-            {
-                "lines": pd.Series(lines, index=index),
-                "orders": (
-                    pd.Series(_distinct_per_bin(df["order_id"], bins, n_bins), index=index)
-                    if "order_id" in df
-                    else np.nan
-                ),
-                "customers": (
-                    pd.Series(_distinct_per_bin(df["customer_id"], bins, n_bins), index=index)
-                    if "customer_id" in df
-                    else np.nan
-                ),
-            }
-        )
+        lines = pd.Series(np.bincount(bins[bins >= 0], minlength=len(index)), index=index)
+
+        def distinct(col: str) -> pd.Series:
+            return pd.Series(_distinct_per_bin(df[col], bins, len(index)), index=index)
+
+    out = pd.DataFrame(
+        {
+            "lines": lines.astype(np.int64),
+            "orders": distinct("order_id") if "order_id" in df else np.nan,
+            "customers": distinct("customer_id") if "customer_id" in df else np.nan,
+        }
+    )
     out.index.name = "period"
     return out
 
