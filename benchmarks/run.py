@@ -422,14 +422,16 @@ def st_profiling(s: dict) -> None:
     )
 
 
-def _time_split_tables(s: dict, cutoff) -> tuple:
+def _time_split_tables(s: dict, cutoff, shares: bool = True) -> tuple:
     import pandas as pd
 
     from seglab import features
 
     cfg, opts = s["cfg"], s["cfg"].evaluation
     end = cutoff + pd.Timedelta(days=opts.horizon_days)
-    history = features.build_for_config(s["tx_path"], None, cfg, reference_date=cutoff)
+    history = features.build_for_config(
+        s["tx_path"], None, cfg, reference_date=cutoff, shares=shares
+    )
     history = history.reset_index()
     future = features.build_for_config(
         s["tx_path"], None, cfg, reference_date=end, window=(cutoff, end), shares=False
@@ -475,7 +477,11 @@ def st_evaluation(s: dict) -> None:
     clustered = table[table["segment_id"] > 0]
     rule_columns = basis.select_columns(list(clustered.columns), opts.rule_features)
     _, fidelity = evaluation.surrogate_rules(
-        clustered[rule_columns], clustered["segment"], max_depth=opts.rule_depth, random_state=seed
+        clustered[rule_columns],
+        clustered["segment"],
+        max_depth=opts.rule_depth,
+        random_state=seed,
+        max_fit=opts.rule_fit_sample_size,
     )
     likelihood = _likelihood(s, cutoff, history_buyers, outcomes)
     _scorecard(s, table, sep, fidelity)
@@ -490,7 +496,8 @@ def _likelihood(s: dict, cutoff, history_buyers, outcomes):
 
     cfg, opts = s["cfg"], s["cfg"].evaluation
     earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
-    train_table, train_future = _time_split_tables(s, earlier)
+    shares = any(f.startswith("share_") for f in opts.likelihood_features)
+    train_table, train_future = _time_split_tables(s, earlier, shares=shares)
     train_outcomes = evaluation.outcomes_from_table(
         pd.Series(0, index=train_table["customer_id"]), train_future
     )

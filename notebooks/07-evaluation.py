@@ -113,8 +113,11 @@ uplift if uplift is not None else Markdown("No campaign table configured.")
 rule_columns = basis.select_columns(list(table.columns), opts.rule_features)
 clustered = table.loc[table["segment_id"] > 0, [*rule_columns, "segment"]]
 rules, fidelity = evaluation.surrogate_rules(clustered[rule_columns], clustered["segment"], max_depth=opts.rule_depth,
-                                             random_state=seed)
-Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers.\n\n"
+                                             random_state=seed, max_fit=opts.rule_fit_sample_size)
+fitted_on = len(clustered) if opts.rule_fit_sample_size is None else min(len(clustered), opts.rule_fit_sample_size)
+Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers"
+         + (f" (the tree learnt from a random sample of {fitted_on:,} of {len(clustered):,}; the counts and the "
+            "fidelity cover everyone)" if fitted_on < len(clustered) else "") + ".\n\n"
          + "\n".join(f"- **{seg}**: " + "; or ".join(r) for seg, r in rules.items()))
 
 # %% [markdown]
@@ -126,7 +129,8 @@ Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers.
 
 # %%
 earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
-train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier).reset_index()
+train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier,
+                                        shares=any(f.startswith("share_") for f in opts.likelihood_features)).reset_index()
 train_table = train_table[~train_table["is_prospect"]]
 train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff),
                                          shares=False)

@@ -375,6 +375,25 @@ def test_surrogate_rules_same_tree_as_fitting_on_label_text():
     assert set(rules) == {2, 3, 10}
 
 
+def test_surrogate_rules_fit_on_sample_describe_everyone():
+    """Above ``max_fit`` the tree learns from a sample; counts and fidelity cover all rows."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    X = pd.DataFrame({"x": rng.uniform(size=n), "noise": rng.normal(size=n)})
+    y = np.where(X["x"] > 0.3, "A", "B")  # planted: one threshold separates the segments
+    rules, fidelity = ev.surrogate_rules(X, y, max_depth=1, random_state=0, max_fit=1_000)
+    counts = [int(r.rsplit("n=", 1)[1].rstrip(")")) for rs in rules.values() for r in rs]
+    assert sum(counts) == n  # every customer is counted, not only the 1,000 fitted
+    assert fidelity > 0.99  # the sample's threshold sits next to the planted 0.3
+    assert "x > 0.3" in rules["A"][0] or "x > 0.29" in rules["A"][0]
+    again = ev.surrogate_rules(X, y, max_depth=1, random_state=0, max_fit=1_000)
+    assert again == (rules, fidelity)
+    # a limit above the row count fits on everyone: the same as no limit
+    assert ev.surrogate_rules(X, y, max_depth=1, random_state=0, max_fit=n) == ev.surrogate_rules(
+        X, y, max_depth=1, random_state=0, max_fit=None
+    )
+
+
 # ----------------------------------------------------------------------------- likelihood to buy
 def test_likelihood_out_of_time(demo):
     table1, outcomes1 = demo["train"]

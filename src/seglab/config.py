@@ -263,6 +263,7 @@ class Evaluation(_Strict):
         ]
     )
     rule_depth: int = Field(3, ge=1, le=6)
+    rule_fit_sample_size: int | None = Field(200_000, ge=1_000)
     rule_features: list[str] = Field(
         default_factory=lambda: [
             "recency_days",

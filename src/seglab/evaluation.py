@@ -681,6 +681,7 @@ def surrogate_rules(
     max_depth: int = 3,
     min_samples_leaf: int | float = 0.01,
     random_state: Any = None,
+    max_fit: int | None = 200_000,
 ) -> tuple[dict[Any, list[str]], float]:
     """Plain-language rules that approximate the segments, from a shallow decision tree.
 
@@ -698,7 +699,12 @@ def surrogate_rules(
     min_samples_leaf : int or float, default 0.01
         Passed to the tree; keeps rules about tiny groups out.
     random_state : int or None
-        Seed of the tree (ties between equally good splits).
+        Seed of the tree (ties between equally good splits) and of the fitting sample.
+    max_fit : int or None, default 200_000
+        More customers than this: the tree is fitted on a uniform random sample of
+        this many (a depth-3 tree's thresholds settle long before a million rows,
+        and fitting a million took seconds), while the rule counts and the fidelity
+        are still computed over every customer. None: fit on every customer.
 
     Returns
     -------
@@ -707,9 +713,9 @@ def surrogate_rules(
         > 8 -> VIP (87% of such customers, n=310)"``, largest leaves first. A
         segment that is the majority of no leaf gets an empty list.
     fidelity : float
-        Share of customers whose segment the tree predicts correctly
-        (in-sample accuracy: it measures how well the rules *describe* the
-        segments, not how well they would predict new ones).
+        Share of customers whose segment the tree predicts correctly, over every
+        customer (accuracy on the described customers: it measures how well the
+        rules *describe* the segments, not how well they would predict new ones).
     """
     from sklearn.tree import DecisionTreeClassifier
 
@@ -743,9 +749,13 @@ def surrogate_rules(
     classes = np.unique(texts)
     y_code = np.searchsorted(classes, texts)[first_seen]
     X_tree = M.to_numpy()
+    fit_rows = slice(None)
+    if max_fit is not None and len(y_code) > max_fit:
+        rng = np.random.default_rng(random_state)
+        fit_rows = np.sort(rng.choice(len(y_code), max_fit, replace=False))
     tree = DecisionTreeClassifier(
         max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=random_state
-    ).fit(X_tree, y_code)
+    ).fit(X_tree[fit_rows], y_code[fit_rows])
     pred = tree.predict(X_tree)
     fidelity = float((pred == y_code).mean())
 
