@@ -6,18 +6,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
+from scipy.special import betaln, gammaln
 
 from seglab.errors import ConfigError, InputDataError
 from seglab.features import build_customer_table
 from seglab.value import (
     DEFAULT_TIERS,
     _bgnbd_loglik,
+    _bgnbd_objective,
     _bgnbd_predict,
     _fit_bgnbd,
     _fit_gamma_gamma,
+    _gamma_gamma_objective,
     _orders_if_alive,
     _orders_if_alive_quad,
+    _pool_rows,
     forward_value,
     pareto_summary,
     plot_pareto,
@@ -316,3 +320,127 @@ def test_cdnow_published_fit_and_lifetimes():
     rep = d[d["frequency"] > 0]
     gg = _fit_gamma_gamma(rep["frequency"].to_numpy(float), rep["monetary_value"].to_numpy(float))
     assert gg == pytest.approx([6.25, 3.74, 15.44], abs=0.01)
+
+
+# --------------------------------------------------------------------------- pooled likelihoods
+def plain_bgnbd_loglik(params, x, t_x, big_t, offset=0, churn=True):
+    """Per-customer (M)BG/NBD log-likelihood, straight from the module docstring's formula."""
+    r, alpha = params[0], params[1]
+    gamma_part = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    if not churn:
+        return gamma_part - (r + x) * np.log(alpha + big_t)
+    a, b = params[2], params[3]
+    n = x + offset
+    alive = betaln(a, b + n) - betaln(a, b) - (r + x) * np.log(alpha + big_t)
+    with np.errstate(invalid="ignore"):
+        dead = betaln(a + 1, b + n - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    return gamma_part + np.logaddexp(alive, np.where(n > 0, dead, -np.inf))
+
+
+def plain_gamma_gamma_loglik(params, n, m):
+    """Log-density of the mean ``m`` of ``n`` Gamma(p, nu) values, ``nu ~ Gamma(q, gamma)``."""
+    p, q, g = params
+    return (
+        gammaln(p * n + q)
+        - gammaln(p * n)
+        - gammaln(q)
+        + q * np.log(g)
+        + (p * n - 1) * np.log(m)
+        + p * n * np.log(n)
+        - (p * n + q) * np.log(g + n * m)
+    )
+
+
+def numerical_gradient(fun, theta, h=1e-6):
+    steps = np.eye(len(theta)) * h
+    return np.array([(fun(theta + s) - fun(theta - s)) / (2 * h) for s in steps])
+
+
+@pytest.fixture(scope="module")
+def repeated_rows():
+    """Simulated BG/NBD customers in whole fortnights, so that many share (x, t_x, T)."""
+    x, t_x, big_t, _ = simulate_bgnbd(seed=3, n=3000)
+    big_t = np.ceil(big_t / 2)
+    t_x = np.minimum(np.round(t_x / 2), big_t)
+    rows, counts = _pool_rows(x, t_x, big_t)
+    want_rows, want_counts = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_counts=True)
+    assert np.array_equal(rows, want_rows) and np.array_equal(counts, want_counts)
+    assert len(rows) < len(x) / 2  # really repeated
+    return x, t_x, big_t
+
+
+@pytest.mark.parametrize(
+    ("offset", "churn"), [(0, True), (1, True), (1, False)], ids=["bgnbd", "mbgnbd", "nbd"]
+)
+def test_pooled_bgnbd_objective_is_the_per_customer_likelihood(repeated_rows, offset, churn):
+    """The search's pooled, per-distinct-value objective and gradient equal the plain ones."""
+    x, t_x, big_t = repeated_rows
+    nll, scale = _bgnbd_objective(x, t_x, big_t, offset=offset, churn=churn)
+    assert scale == pytest.approx(big_t.mean())
+
+    def plain(theta):
+        ll = plain_bgnbd_loglik(np.exp(theta), x, t_x / scale, big_t / scale, offset, churn)
+        return -ll.mean()
+
+    k = 4 if churn else 2
+    rng = np.random.default_rng(0)
+    for theta in [np.log([0.25, 4.0 / scale, 0.8, 2.5][:k]), *rng.normal(0, 1.5, (4, k))]:
+        value, grad = nll(theta)
+        assert value == pytest.approx(plain(theta), rel=1e-12)
+        assert grad == pytest.approx(numerical_gradient(plain, theta), rel=1e-6, abs=1e-9)
+
+
+def plain_fit(nll, theta0):
+    """Nelder-Mead on a plain per-customer objective: no gradient, no pooling."""
+    res = optimize.minimize(
+        nll,
+        theta0,
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-13, "maxfev": 20_000},
+    )
+    assert res.success
+    return np.exp(res.x)
+
+
+def test_pooled_fits_equal_plain_per_customer_fits(repeated_rows):
+    """Fits on many repeated rows: the optimum of the plain per-customer likelihood.
+
+    The fitted parameters are a stationary point of the plain mean
+    log-likelihood and match a gradient-free search on it (to its precision:
+    the Gamma-Gamma parameters are strongly correlated, so its optimum is flat).
+    """
+    x, t_x, big_t = repeated_rows
+    for offset in (0, 1):
+        params, ll = _fit_bgnbd(x, t_x, big_t, offset=offset)
+
+        def plain(theta, offset=offset):
+            return -plain_bgnbd_loglik(np.exp(theta), x, t_x, big_t, offset).mean()
+
+        assert np.abs(numerical_gradient(plain, np.log(params))).max() < 1e-7
+        want_params = plain_fit(plain, np.zeros(4))
+        assert params == pytest.approx(want_params, rel=1e-6)
+        assert ll == pytest.approx(-plain(np.log(params)) * len(x), rel=1e-12)
+        got = _bgnbd_predict(params, x, t_x, big_t, 39.0, offset=offset)
+        want = _bgnbd_predict(want_params, x, t_x, big_t, 39.0, offset=offset)
+        for g, w in zip(got, want, strict=True):
+            assert g == pytest.approx(w, rel=1e-6)
+
+    # Gamma-Gamma: mean order values in whole currency units, so (n, m) pairs repeat
+    rng = np.random.default_rng(4)
+    n = rng.integers(2, 9, 3000).astype(float)
+    nu = rng.gamma(4.0, 1.0 / 15.0, n.size)
+    m = np.maximum(np.round(rng.gamma(6.0 * n, 1.0 / (nu * n))), 1.0)
+    assert len(np.unique(np.column_stack([n, m]), axis=0)) < len(n) / 3
+    nll, scale = _gamma_gamma_objective(n, m)
+
+    def plain_gg(theta, scale=1.0):
+        return -plain_gamma_gamma_loglik(np.exp(theta), n, m / scale).mean()
+
+    for theta in [np.log([6.0, 4.0, 15.0 / scale]), *rng.normal(0, 1.5, (4, 3))]:
+        value, grad = nll(theta)
+        assert value == pytest.approx(plain_gg(theta, scale), rel=1e-12)
+        want = numerical_gradient(lambda th: plain_gg(th, scale), theta)
+        assert grad == pytest.approx(want, rel=1e-6, abs=1e-9)
+    fitted = _fit_gamma_gamma(n, m)
+    assert np.abs(numerical_gradient(plain_gg, np.log(fitted))).max() < 1e-6
+    assert fitted == pytest.approx(plain_fit(plain_gg, np.log([1.0, 3.0, m.mean()])), rel=1e-5)

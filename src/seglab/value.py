@@ -98,7 +98,7 @@ error. Check it against a hold-out period before trusting totals.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import matplotlib.pyplot as plt
@@ -410,43 +410,120 @@ def _bgnbd_loglik(
     return base + np.logaddexp(alive, dead)
 
 
-def _bgnbd_grad(
-    params: np.ndarray,
+#: A search objective: log-parameters -> (value, gradient)
+_Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+class _Distinct(NamedTuple):
+    """The distinct values of an array, found once, to compute a function once per value."""
+
+    values: np.ndarray
+    index: np.ndarray  # per element, the position of its value in `values`
+    runs: np.ndarray | None  # when equal elements sit next to each other: their run lengths
+
+    def expand(self, per_value: np.ndarray) -> np.ndarray:
+        """Per element, the entry of ``per_value`` (one per distinct value) for its value."""
+        if self.runs is not None:
+            return np.repeat(per_value, self.runs)  # a contiguous copy: faster than a gather
+        return np.take(per_value, self.index)
+
+
+def _distinct(x: np.ndarray) -> _Distinct:
+    """Find the distinct values of ``x`` once (``np.unique``), for :meth:`_Distinct.expand`."""
+    values, index = np.unique(x, return_inverse=True)
+    index = index.reshape(-1)
+    runs = np.bincount(index, minlength=len(values)) if np.all(index[1:] >= index[:-1]) else None
+    return _Distinct(values, index, runs)
+
+
+def _pool_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of ``columns``, sorted, and how often each occurs.
+
+    The same as ``np.unique(np.column_stack(columns), axis=0,
+    return_counts=True)``, about four times faster: one ``lexsort``.
+    """
+    rows = np.column_stack(columns)[np.lexsort(columns[::-1])]
+    new = np.ones(len(rows), dtype=bool)
+    np.any(rows[1:] != rows[:-1], axis=1, out=new[1:])
+    starts = np.flatnonzero(new)
+    return rows[starts], np.diff(np.append(starts, len(rows)))
+
+
+def _bgnbd_objective(
     x: np.ndarray,
     t_x: np.ndarray,
     big_t: np.ndarray,
-    w: np.ndarray,
     *,
     offset: int,
     churn: bool,
-) -> np.ndarray:
-    """Gradient of ``sum(w * loglik)`` with respect to the log-parameters."""
-    r, alpha = params[0], params[1]
+) -> tuple[_Objective, float]:
+    """Negative log-likelihood of the (M)BG/NBD per customer and its gradient, for the search.
+
+    Returns ``(nll, scale)``. ``nll(theta)`` gives ``(value, gradient)`` at
+    the log-parameters ``theta = log(r, alpha / scale, a, b)`` (without
+    ``a, b`` when ``churn`` is False): minus the mean over customers of
+    :func:`_bgnbd_loglik` with the times divided by ``scale``, their mean
+    ``T``. The value is ``1e10`` (gradient 0) where a customer's
+    log-likelihood is not finite.
+
+    Identical customers are pooled with weights (their share of the
+    customers), and everything that depends on a customer only through
+    ``x``, ``t_x`` or ``T`` (the gamma, beta and digamma terms,
+    ``log(alpha + T)``, ``log(alpha + t_x)``) is computed once per distinct
+    value and then looked up; the distinct values are found here, once per
+    fit. Every customer's terms go through the same floating-point
+    operations as in :func:`_bgnbd_loglik`, so the results do not depend on
+    the pooling beyond the order of the final sums.
+    """
+    uniq, counts = _pool_rows(x, t_x, big_t)
+    scale = float(big_t.mean())
+    ux, utx, ut = uniq[:, 0], uniq[:, 1] / scale, uniq[:, 2] / scale
+    w = counts / counts.sum()
+    dx, dtx, dt = _distinct(ux), _distinct(utx), _distinct(ut)
+    xs, ns = dx.values, dx.values + offset
+    has_dead = dx.expand(ns > 0)  # n > 0: the customer may have dropped out
+    k = 4 if churn else 2
     psi = special.digamma
-    la_t, la_x = np.log(alpha + big_t), np.log(alpha + t_x)
-    d_r = _per_x(lambda v: psi(r + v), x) - psi(r) + math.log(alpha)
-    d_alpha = r / alpha
-    if not churn:
-        terms = [d_r - la_t, d_alpha - (r + x) / (alpha + big_t)]
-        return np.array([np.sum(w * t) for t in terms]) * params
-    a, b = params[2], params[3]
-    n = x + offset
-    bab = special.betaln(a, b)
-    nm1 = np.maximum(n, 1.0) - 1.0
-    alive = _per_x(lambda v: special.betaln(a, b + v), n) - bab - (r + x) * la_t
-    dead = _per_x(lambda v: special.betaln(a + 1.0, b + v), nm1) - bab - (r + x) * la_x
-    dead = np.where(n > 0, dead, -np.inf)
-    lse = np.logaddexp(alive, dead)
-    w_alive, w_dead = np.exp(alive - lse), np.exp(dead - lse)
-    p_ab, p_abn = psi(a + b), _per_x(lambda v: psi(a + b + v), n)
-    terms = [
-        d_r - w_alive * la_t - w_dead * la_x,
-        d_alpha - (r + x) * (w_alive / (alpha + big_t) + w_dead / (alpha + t_x)),
-        w_alive * (p_ab - p_abn) + w_dead * (psi(a + 1.0) - psi(a) + p_ab - p_abn),
-        w_alive * (_per_x(lambda v: psi(b + v), n) - psi(b) + p_ab - p_abn)
-        + w_dead * (_per_x(lambda v: psi(b + v), nm1) - psi(b) + p_ab - p_abn),
-    ]
-    return np.array([np.sum(w * t) for t in terms]) * params
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        params = np.exp(theta)
+        r, alpha = params[0], params[1]
+        with np.errstate(all="ignore"):
+            rx = r + ux
+            la_t = dt.expand(np.log(alpha + dt.values))
+            base = dx.expand(special.gammaln(r + xs) - special.gammaln(r) + r * math.log(alpha))
+            d_r = dx.expand(psi(r + xs) - psi(r) + math.log(alpha))
+            if not churn:
+                ll = base - rx * la_t
+                if not np.all(np.isfinite(ll)):
+                    return 1e10, np.zeros(k)
+                terms = [d_r - la_t, r / alpha - rx / (alpha + ut)]
+                return -float(np.sum(w * ll)), -np.array([np.sum(w * t) for t in terms]) * params
+            a, b = params[2], params[3]
+            nm1 = np.maximum(ns, 1.0) - 1.0
+            bab = special.betaln(a, b)
+            la_x = dtx.expand(np.log(alpha + dtx.values))
+            rx_la_x = rx * la_x
+            alive = dx.expand(special.betaln(a, b + ns) - bab) - rx * la_t
+            beta_dead = special.betaln(a + 1.0, b + np.maximum(ns, 1.0) - 1.0)
+            dead = np.where(has_dead, dx.expand(beta_dead - bab) - rx_la_x, -np.inf)
+            lse = np.logaddexp(alive, dead)
+            ll = base + lse
+            if not np.all(np.isfinite(ll)):
+                return 1e10, np.zeros(k)
+            w_alive, w_dead = np.exp(alive - lse), np.exp(dead - lse)
+            p_ab, p_abn = psi(a + b), psi(a + b + ns)
+            terms = [
+                d_r - w_alive * la_t - w_dead * la_x,
+                r / alpha - rx * (w_alive / (alpha + ut) + w_dead / (alpha + utx)),
+                w_alive * dx.expand(p_ab - p_abn)
+                + w_dead * dx.expand(psi(a + 1.0) - psi(a) + p_ab - p_abn),
+                w_alive * dx.expand(psi(b + ns) - psi(b) + p_ab - p_abn)
+                + w_dead * dx.expand(psi(b + nm1) - psi(b) + p_ab - p_abn),
+            ]
+        return -float(np.sum(w * ll)), -np.array([np.sum(w * t) for t in terms]) * params
+
+    return nll, scale
 
 
 def _fit_bgnbd(
@@ -462,27 +539,14 @@ def _fit_bgnbd(
 
     The times are divided by their mean for the search (``alpha`` is
     rescaled back, so it is returned in the unit of the inputs), identical
-    customers are pooled with weights, and L-BFGS-B with the analytic
-    gradient runs on the log-parameters from ``n_starts`` starting points;
-    the best optimum wins.
+    customers are pooled with weights (:func:`_bgnbd_objective`), and
+    L-BFGS-B with the analytic gradient runs on the log-parameters from
+    ``n_starts`` starting points; the best optimum wins.
     """
-    uniq, counts = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_counts=True)
-    scale = float(big_t.mean())
-    ux, utx, ut = uniq[:, 0], uniq[:, 1] / scale, uniq[:, 2] / scale
-    w = counts / counts.sum()
+    nll, scale = _bgnbd_objective(x, t_x, big_t, offset=offset, churn=churn)
     rate = max(float(x.sum()) / float(big_t.sum()) * scale, 1e-3)  # repeat orders per unit
     starts = [(1.0, 1.0, 1.0), (0.25, 0.8, 2.5), (3.0, 3.0, 10.0), (0.5, 0.2, 0.5), (2.0, 0.5, 5.0)]
     k = 4 if churn else 2
-
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        p = np.exp(theta)
-        with np.errstate(all="ignore"):
-            ll = _bgnbd_loglik(p, ux, utx, ut, offset=offset, churn=churn)
-            if not np.all(np.isfinite(ll)):
-                return 1e10, np.zeros(k)
-            grad = _bgnbd_grad(p, ux, utx, ut, w, offset=offset, churn=churn)
-        return -float(np.sum(w * ll)), -grad
-
     best = None
     for r0, a0, b0 in starts[: max(1, n_starts)]:
         res = _minimize(nll, np.log([r0, r0 / rate, a0, b0][:k]))
@@ -568,19 +632,47 @@ def _bgnbd_predict(
     return p_alive, p_alive * _orders_if_alive(r1, al1, a, b + n, t), rate
 
 
-def _gamma_gamma_loglik(params: Sequence[float], n: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """Per-customer log-likelihood of mean order value ``m`` over ``n`` orders (Gamma-Gamma)."""
-    p, q, g = (float(v) for v in params)
-    px = p * n
-    return (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * math.log(g)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(n)
-        - (px + q) * np.log(g + n * m)
-    )
+def _gamma_gamma_objective(n: np.ndarray, m: np.ndarray) -> tuple[_Objective, float]:
+    """Negative log-likelihood of the Gamma-Gamma model per customer and its gradient.
+
+    Returns ``(nll, scale)``. ``nll(theta)`` gives ``(value, gradient)`` at
+    ``theta = log(p, q, gamma / scale)``: minus the mean over customers of
+    the log-likelihood of mean order value ``m / scale`` over ``n`` orders::
+
+        log G(p n + q) - log G(p n) - log G(q) + q log(gamma) + (p n - 1) log(m)
+        + p n log(n) - (p n + q) log(gamma + n m)
+
+    with ``scale`` the mean of ``m``. The value is ``1e10`` (gradient 0)
+    where a customer's log-likelihood is not finite. The gamma and digamma
+    terms depend on a customer only through ``n``: they are computed once
+    per distinct order count (found here, once per fit) and looked up.
+    """
+    scale = float(m.mean())
+    ms = m / scale
+    dn = _distinct(n)
+    psi = special.digamma
+    log_m, log_n, nm = np.log(ms), np.log(n), n * ms
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        p, q, g = np.exp(theta)
+        with np.errstate(all="ignore"):
+            px, pn = p * n, p * dn.values
+            lg = np.log(g + nm)
+            per_n = special.gammaln(pn + q) - special.gammaln(pn) - special.gammaln(q)
+            ll = (
+                dn.expand(per_n + q * math.log(g)) + (px - 1.0) * log_m + px * log_n - (px + q) * lg
+            )
+            if not np.all(np.isfinite(ll)):
+                return 1e10, np.zeros(3)
+            psi_pq = psi(pn + q)
+            grad = [
+                (n * (dn.expand(psi_pq - psi(pn)) + log_m + log_n - lg)).mean() * p,
+                (dn.expand(psi_pq - psi(q) + math.log(g)) - lg).mean() * q,
+                (q / g - (px + q) / (g + nm)).mean() * g,
+            ]
+        return -float(ll.mean()), -np.asarray(grad)
+
+    return nll, scale
 
 
 def _fit_gamma_gamma(n: np.ndarray, m: np.ndarray, n_starts: int = 4) -> np.ndarray | None:
@@ -594,25 +686,7 @@ def _fit_gamma_gamma(n: np.ndarray, m: np.ndarray, n_starts: int = 4) -> np.ndar
     """
     if len(m) < 20:
         return None
-    scale = float(m.mean())
-    ms = m / scale
-    psi = special.digamma
-    log_m, log_n = np.log(ms), np.log(n)
-
-    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        p, q, g = np.exp(theta)
-        with np.errstate(all="ignore"):
-            ll = _gamma_gamma_loglik((p, q, g), n, ms)
-            if not np.all(np.isfinite(ll)):
-                return 1e10, np.zeros(3)
-            px, lg = p * n, np.log(g + n * ms)
-            grad = [
-                (n * (psi(px + q) - psi(px) + log_m + log_n - lg)).mean() * p,
-                (psi(px + q) - psi(q) + math.log(g) - lg).mean() * q,
-                (q / g - (px + q) / (g + n * ms)).mean() * g,
-            ]
-        return -float(ll.mean()), -np.asarray(grad)
-
+    nll, scale = _gamma_gamma_objective(n, m)
     best = None
     for start in [(1.0, 3.0, 2.0), (4.0, 4.0, 0.75), (0.5, 2.0, 2.0), (10.0, 10.0, 0.9)][
         : max(1, n_starts)
