@@ -266,7 +266,7 @@ def st_rfm_lifecycle_value(s: dict) -> None:
     assignment = rfm.assign_rfm_segments(
         scores, segment_map=opts.rfm_segments, min_share=cfg.brief.min_segment_share
     )
-    rfm.segment_summary(assignment.segments, table.loc[assignment.segments.index, "monetary"])
+    rfm.segment_summary(assignment.segments, scores.scores["monetary"])
     stages = lifecycle.lifecycle_stages(
         table, thresholds=opts.lifecycle_thresholds, reference_date=cfg.reference_date
     )

@@ -85,8 +85,8 @@ rfm.plot_rfm_grid(scores, value="monetary");
 # the average monetary value. The named segments below are regions of this map.
 
 # %%
-segment_table = rfm.segment_summary(assignment.segments, table.loc[assignment.segments.index, "monetary"])
-rfm.plot_segment_bars(assignment.segments, table.loc[assignment.segments.index, "monetary"]);
+segment_table = rfm.segment_summary(assignment.segments, scores.scores["monetary"])
+rfm.plot_segment_bars(assignment.segments, scores.scores["monetary"]);
 
 # %%
 segment_table.style.format({"customer_share": "{:.1%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}",

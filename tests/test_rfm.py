@@ -210,6 +210,18 @@ def test_segment_summary_shares(table):
     assert champions["value_index"] > 100  # champions are worth more than average
 
 
+def test_segment_summary_aligns_monetary_by_customer():
+    """A monetary column of the whole table (more customers, another order) is matched by id."""
+    ids = pd.Index([f"c{i}" for i in range(8)], dtype="string", name="customer_id")
+    segments = pd.Series(["A", "B", "A", "B", "A"], index=ids[[6, 1, 3, 0, 4]], name="rfm_segment")
+    monetary = pd.Series([10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0], index=ids)
+    summary = segment_summary(segments, monetary.iloc[::-1])
+    # by hand: A = c6, c3, c4 -> 70 + 40 + 50; B = c1, c0 -> 20 + 10
+    assert summary.loc["A", "revenue"] == 160.0 and summary.loc["B", "revenue"] == 30.0
+    assert summary["n_customers"].tolist() == [3, 2]
+    assert summary.loc["A", "revenue_share"] == pytest.approx(160 / 190)
+
+
 def test_plots_return_axes(table):
     res = rfm_scores(table)
     ax = plot_rfm_grid(res, value="count")

@@ -28,6 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from seglab import _ids
 from seglab._ranks import tie_bounds
 from seglab.errors import ConfigError, InputDataError
 
@@ -473,7 +474,8 @@ def segment_summary(segments: pd.Series, monetary: pd.Series) -> pd.DataFrame:
     segments : Series
         Segment per customer.
     monetary : Series
-        Monetary value per customer, aligned on the same index.
+        Monetary value per customer, indexed by customer (for example the customer
+        table's ``monetary`` column): it is aligned on ``segments``' index.
 
     Returns
     -------
@@ -482,7 +484,10 @@ def segment_summary(segments: pd.Series, monetary: pd.Series) -> pd.DataFrame:
         ``revenue_share``, ``avg_monetary`` and ``value_index`` (segment mean
         / overall mean x 100).
     """
-    frame = pd.DataFrame({"segment": segments, "monetary": monetary.reindex(segments.index)})
+    frame = pd.DataFrame(
+        {"segment": segments, "monetary": _ids.align(monetary, segments.index).to_numpy()},
+        index=segments.index,
+    )
     g = frame.groupby("segment", observed=False)["monetary"]
     out = pd.DataFrame({"n_customers": g.size(), "revenue": g.sum()})
     total_n, total_rev = out["n_customers"].sum(), out["revenue"].sum()
@@ -569,7 +574,8 @@ def plot_segment_bars(
     segments : Series
         Segment per customer (e.g. ``assign_rfm_segments(...).segments``).
     monetary : Series
-        Monetary value per customer on the same index.
+        Monetary value per customer, indexed by customer (aligned as in
+        :func:`segment_summary`).
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
 
