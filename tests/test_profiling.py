@@ -184,6 +184,134 @@ def test_highlights_plain_words():
 
 
 # --------------------------------------------------------------------------------------
+# Counting on integer codes equals pandas' own crosstab and groupby
+# --------------------------------------------------------------------------------------
+
+N_MIXED = 400
+
+
+def _segments(kind: str) -> pd.Series:
+    rng = np.random.default_rng(11)
+    labels = rng.integers(0, 4, N_MIXED)
+    if kind == "int":
+        values = pd.Series(labels)
+    elif kind == "str":
+        values = pd.Series([f"s{v}" for v in labels], dtype="str")
+    elif kind == "object":
+        values = pd.Series([f"s{v}" for v in labels], dtype=object)
+    elif kind == "categorical":  # unused categories 9 and 7, order not sorted
+        values = pd.Series(pd.Categorical(labels, categories=[9, 3, 1, 7, 0, 2]))
+    else:  # "missing": float labels, some NaN (distinguishing_features accepts them)
+        values = pd.Series(np.where(rng.random(N_MIXED) < 0.1, np.nan, labels))
+    return values.rename("segment_id")
+
+
+def _variables() -> dict[str, pd.Series]:
+    rng = np.random.default_rng(12)
+    text = rng.choice(np.array(["north", "south", "east", None], dtype=object), N_MIXED)
+    flags = rng.random(N_MIXED) < 0.4
+    gaps = rng.random(N_MIXED) < 0.15
+    return {
+        "str": pd.Series(text, dtype="str"),
+        "string": pd.Series(text, dtype="string"),
+        "object": pd.Series(text, dtype=object),
+        "categorical": pd.Series(
+            pd.Categorical(text, categories=["west", "south", "north", "east"])
+        ),
+        "ordered": pd.Series(
+            pd.Categorical(text, categories=["south", "north", "east"], ordered=True)
+        ),
+        "bool": pd.Series(flags),
+        "boolean": pd.Series(pd.array(np.where(gaps, None, flags), dtype="boolean")),
+        "object_bool": pd.Series(np.where(gaps, None, flags), dtype=object),
+        "float": pd.Series(np.where(gaps, np.nan, rng.integers(1, 4, N_MIXED) * 0.5)),
+        "all_missing": pd.Series([None] * N_MIXED, dtype="str"),
+        "literal_missing": pd.Series(np.where(gaps, "(missing)", text), dtype="str"),
+    }
+
+
+@pytest.mark.parametrize("seg_kind", ["int", "str", "object", "categorical", "missing"])
+@pytest.mark.parametrize("var_kind", list(_variables()))
+def test_crosstab_on_codes_equals_pandas_crosstab(seg_kind, var_kind):
+    seg = _segments(seg_kind)
+    x = _variables()[var_kind].rename("v")
+    if seg_kind == "missing" and var_kind == "object":  # a level seen only without a segment
+        x = x.astype(object).where(seg.notna() | (np.arange(N_MIXED) % 2 == 0), "only_unsegmented")
+    reference = pd.crosstab(seg, x.astype(object).where(x.notna(), "(missing)"))
+    got = P._crosstab(*P._segment_codes(seg), x)
+    pd.testing.assert_frame_equal(got, reference, check_exact=True)
+
+
+def test_crosstab_on_codes_without_any_segment():
+    seg = pd.Series([np.nan] * 4, name="segment_id")
+    x = pd.Series(list("abab"), name="v")
+    reference = pd.crosstab(seg, x.astype(object))
+    assert P._crosstab(*P._segment_codes(seg), x).shape == reference.shape == (0, 0)
+    t = pd.DataFrame({"segment_id": seg, "monetary": [1.0, 2, 3, 4], "v": x})
+    out = P.distinguishing_features(t, top_n=None)
+    assert out["effect_size"].isna().all()
+    assert (out["strength"] == "n/a").all()
+
+
+@pytest.mark.parametrize("seg_kind", ["int", "str", "categorical", "missing"])
+def test_segment_codes_and_split_equal_groupby(seg_kind):
+    seg = _segments(seg_kind)
+    x = pd.Series(np.random.default_rng(13).normal(size=N_MIXED))
+    codes, segments = P._segment_codes(seg)
+    grouped = x.groupby(seg, sort=True)
+    pd.testing.assert_index_equal(segments, grouped.size().index)
+    reference = [g.to_numpy() for _, g in grouped]
+    got = [g for g in P._split_by_segment(x.to_numpy(), codes, len(segments)) if len(g)]
+    assert len(got) == len(reference)
+    for a, b in zip(got, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("seg_kind", ["int", "str", "categorical"])
+def test_profile_tables_equal_pandas_reference(seg_kind):
+    """segment_profile and distinguishing_features against plain groupby / crosstab."""
+    seg = _segments(seg_kind)
+    rng = np.random.default_rng(14)
+    value = pd.Series(rng.gamma(2.0, 50.0, N_MIXED))
+    score = pd.Series(np.where(rng.random(N_MIXED) < 0.2, np.nan, rng.normal(size=N_MIXED)))
+    table = pd.DataFrame({"segment_id": seg, "monetary": value, "score": score})
+    cat_vars = ["str", "categorical", "boolean", "bool"]
+    for var in cat_vars:
+        table[var] = _variables()[var]
+    prof = P.segment_profile(table, numeric=["score"], categorical=cat_vars)
+
+    grouped = table["monetary"].groupby(seg, sort=True)
+    sizes = pd.DataFrame({"n": grouped.size(), "revenue": grouped.sum()}).rename_axis("segment")
+    pd.testing.assert_frame_equal(prof.sizes[["n", "revenue"]], sizes, check_exact=True)
+    by_var = prof.numeric.set_index("segment").groupby("variable")
+    for var in ["monetary", "score"]:
+        g = table[var].groupby(seg, sort=True)
+        got = by_var.get_group(var)
+        for stat, ref in (("mean", g.mean()), ("median", g.median()), ("n_valid", g.count())):
+            np.testing.assert_array_equal(got[stat].to_numpy(), ref.to_numpy())
+
+    out = P.distinguishing_features(table, numeric=["score"], categorical=cat_vars, top_n=None)
+    out = out.set_index("variable")
+    for var in cat_vars:
+        level = table[var].astype(object).where(table[var].notna(), "(missing)")
+        counts = pd.crosstab(seg, level)
+        n = counts.sum(axis=1)
+        shares = prof.categorical[prof.categorical["variable"] == var]
+        expected_n = counts.stack().to_numpy()
+        np.testing.assert_array_equal(shares["n"].to_numpy(), expected_n)
+        np.testing.assert_array_equal(
+            shares["share"].to_numpy(), counts.div(n, axis=0).stack().to_numpy()
+        )
+        chi2, p, _, _ = stats.chi2_contingency(counts.to_numpy(), correction=False)
+        v = math.sqrt(chi2 / (counts.to_numpy().sum() * (min(counts.shape) - 1)))
+        assert out.loc[var, "effect_size"] == v
+        assert out.loc[var, "p_value"] == p
+    ok = table["score"].notna()
+    groups = [g.to_numpy() for _, g in table.loc[ok, "score"].groupby(seg[ok], sort=True)]
+    assert out.loc["score", "p_value"] == stats.f_oneway(*groups).pvalue
+
+
+# --------------------------------------------------------------------------------------
 # Draft names on a planted tiny profile
 # --------------------------------------------------------------------------------------
 
