@@ -7,11 +7,19 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from seglab.errors import InputDataError
-from seglab.preprocessing import BasisPreprocessor, correlation_check, gower_distances
+from seglab.preprocessing import (
+    BasisPreprocessor,
+    _numeric_values,
+    _skewness,
+    correlation_check,
+    gower_distances,
+)
 
 
 @pytest.fixture
@@ -236,6 +244,164 @@ def test_bad_parameters(customers):
         BasisPreprocessor(numeric=["score"], scale="minmax").fit(customers)
     with pytest.raises(ValueError, match="numeric and categorical"):
         BasisPreprocessor(numeric=["score"], categorical=["score"]).fit(customers)
+
+
+# -- the fast paths give the plain computation's numbers, bit for bit ------------
+
+
+def _awkward(n: int = 5_000, seed: int = 3) -> pd.DataFrame:
+    """Heavy skew, a large mean against a small spread, ties, a zero-heavy share, ints."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "monetary": rng.lognormal(3, 2.0, n),  # skewness in the hundreds
+            "recency": 1e6 + rng.gamma(2.0, 3.0, n),  # one-pass moments would cancel here
+            "net": rng.lognormal(0, 1.0, n) - 1.5,  # negatives: Yeo-Johnson
+            "left": -rng.lognormal(0, 1.0, n),  # left skew
+            "share": np.where(rng.random(n) < 0.995, 0.0, rng.random(n)),  # no winsorising
+            "orders": rng.poisson(2.0, n) + 1,  # int64, many ties
+            "region": rng.choice(["north", "south", "east"], n, p=[0.7, 0.2, 0.1]),
+        }
+    )
+
+
+def test_skewness_matches_scipy():
+    df = _awkward()
+    for col in ["monetary", "recency", "net", "left", "share", "orders"]:
+        x = df[col].to_numpy(dtype=np.float64)
+        assert _skewness(x) == pytest.approx(stats.skew(x), rel=1e-9, abs=1e-12), col
+    # a strided column view (a row-major matrix) gives the same bits as a contiguous one
+    m = np.ascontiguousarray(df[["monetary", "recency", "net"]].to_numpy())
+    assert not m[:, 1].flags.c_contiguous
+    for j in range(3):
+        assert _skewness(m[:, j]) == _skewness(np.ascontiguousarray(m[:, j]))
+    # constant and too-short columns have no skew (scipy says nan or 0)
+    assert _skewness(np.full(1_000, 7.5)) == 0.0
+    assert _skewness(np.full(1_000, -1e9)) == 0.0
+    assert _skewness(np.array([1.0, 5.0])) == 0.0
+
+
+def _reference_transform(pre: BasisPreprocessor, df: pd.DataFrame) -> np.ndarray:
+    """The plain computation on a row-major matrix: fitted methods, np.quantile, clip, scaler.
+
+    Row-major as in the original implementation: the scaler's column sums (and so its
+    ``scale_`` in the last bits) depend on the memory order of the matrix it is fitted on.
+    """
+    numeric = pre.numeric_
+    values = np.ascontiguousarray(df[numeric].to_numpy(dtype=np.float64))  # strided columns
+    out = np.empty(values.shape)
+    lo_q, hi_q = pre.winsorize if pre.winsorize is not None else (None, None)
+    for j, col in enumerate(numeric):
+        x = values[:, j]
+        method = pre.methods_[col]
+        if method == "none":
+            t = x.copy()
+        elif method == "log1p":
+            t = np.log1p(x)
+        else:
+            sd, pt = pre._power[col]
+            t = pt.transform((x / sd).reshape(-1, 1)).ravel()
+        if lo_q is not None:
+            lo, hi = np.quantile(t, [lo_q, hi_q])
+            if hi > lo:
+                assert pre.report_.loc[col, "n_clipped"] == int(((t < lo) | (t > hi)).sum())
+                assert list(pre.clip_bounds_.loc[col]) == [lo, hi]
+                t = np.clip(t, lo, hi)
+            else:
+                assert pre.clip_bounds_.loc[col].isna().all()
+        # a column Yeo-Johnson squashed to (almost) one value has no skew, by definition
+        flat = t.var() <= 1e-24 * max(1.0, np.abs(t).max() ** 2)
+        expected = 0.0 if flat else stats.skew(t)
+        assert pre.report_.loc[col, "skew_after"] == pytest.approx(expected, rel=1e-9), col
+        out[:, j] = t
+    if pre.scale == "standard":
+        reference_scaler = StandardScaler().fit(out)
+        np.testing.assert_array_equal(reference_scaler.scale_, pre.scaler_.scale_)
+        out = reference_scaler.transform(out)
+    elif pre.scale == "robust":
+        out = pre.scaler_.transform(out)
+    if pre.categorical_:
+        cats = df[pre.categorical_].astype(str).to_numpy(dtype=object)
+        out = np.hstack([out, pre.encoder_.transform(cats) * pre._dummy_scale])
+    return out
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"categorical": ["region"]},
+        {"winsorize": None, "scale": "robust"},
+        {"scale": "none", "winsorize": (0.05, 0.9)},
+        {"skew": "yeo-johnson"},
+    ],
+)
+def test_fit_transform_is_the_plain_computation(params):
+    df = _awkward()
+    numeric = ["monetary", "recency", "net", "left", "share", "orders"]
+    pre = BasisPreprocessor(numeric=numeric, **params)
+    Z = pre.fit_transform(df)
+    assert Z.flags.c_contiguous and Z.dtype == np.float64
+    np.testing.assert_array_equal(Z, _reference_transform(pre, df))
+    np.testing.assert_array_equal(Z, pre.transform(df))
+    # fit() alone learns the same state as fit_transform()
+    alone = BasisPreprocessor(numeric=numeric, **params).fit(df)
+    pd.testing.assert_frame_equal(alone.report_, pre.report_, check_exact=True)
+    pd.testing.assert_frame_equal(alone.clip_bounds_, pre.clip_bounds_, check_exact=True)
+    assert alone.methods_ == pre.methods_
+    assert alone.dummy_scale_ == pre.dummy_scale_
+    for col in numeric:
+        x = df[col].to_numpy(dtype=np.float64)
+        assert pre.report_.loc[col, "skew_before"] == pytest.approx(stats.skew(x), rel=1e-9)
+    if not params:
+        assert pre.methods_ == {
+            "monetary": "log1p",
+            "recency": "log1p",
+            "net": "yeo-johnson",
+            "left": "yeo-johnson",
+            "share": "log1p",
+            "orders": "none",
+        }
+        assert "winsorising skipped" in pre.report_.loc["share", "note"]
+
+
+def test_fit_transform_follows_set_output():
+    df = _awkward(n=300).set_index(pd.RangeIndex(1_000, 1_300))
+    pre = BasisPreprocessor(numeric=["monetary", "net"], categorical=["region"])
+    out = pre.set_output(transform="pandas").fit_transform(df)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.index) == list(df.index)
+    assert list(out.columns) == list(pre.get_feature_names_out())
+    np.testing.assert_array_equal(out.to_numpy(), pre.transform(df).to_numpy())
+
+
+def test_numeric_values_counts_missing_and_infinite_like_numpy():
+    df = _awkward(n=1_000)
+    df.loc[[1, 5, 9], "monetary"] = np.nan
+    df.loc[[2], "recency"] = np.inf
+    df.loc[[3, 4], "net"] = -np.inf
+    cols = ["monetary", "recency", "net", "left"]
+    # NaN is reported first, with the counts np.isnan gives on the plain matrix
+    with pytest.raises(InputDataError, match=r"1,000 rows: `monetary` 3\. Impute"):
+        _numeric_values(df, cols, when="fit")
+    df["monetary"] = df["monetary"].fillna(0.0)
+    with pytest.raises(InputDataError, match=r"inf.*at fit: `recency` 1, `net` 2;"):
+        _numeric_values(df, cols, when="fit")
+    ok = _awkward(n=1_000)
+    values = _numeric_values(ok, cols, when="fit")
+    np.testing.assert_array_equal(values, ok[cols].to_numpy(dtype=np.float64))
+    assert values[:, 2].flags.c_contiguous  # columns are contiguous
+
+
+def test_correlation_check_is_pandas_corr():
+    df = _awkward()
+    cols = ["monetary", "recency", "net", "left", "share", "orders"]
+    df = df.assign(twin=df["left"] * 3 + 0.01 * np.random.default_rng(0).normal(size=len(df)))
+    out = correlation_check(df, [*cols, "twin"], threshold=0.5)
+    corr = df[[*cols, "twin"]].astype(float).corr()
+    assert len(out) > 0
+    for a, b, r in zip(out["var_1"], out["var_2"], out["r"], strict=True):
+        assert r == corr.loc[a, b]
 
 
 # -- correlation check and Gower -----------------------------------------------
