@@ -3,7 +3,9 @@
 import sqlite3
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from seglab.config import CustomersSource, TransactionsSource
@@ -293,6 +295,18 @@ def test_normalise_ids_equals_plain_pass(values, dtype):
         (pd.array(["1", "2", "3"], dtype="string[python]"), pd.array(["2", "2x"], dtype="string")),
         (pd.array([None, None], dtype="string"), pd.array(["1"], dtype="string")),
         (pd.Series(["1", 1, None], dtype=object), pd.Series([1.0, "2"], dtype=object)),
+        # look-alike ids stay apart: case, spaces, composed and decomposed accents, ""
+        (
+            pd.array(["A", "a", "a ", "\u00e9", "e\u0301", "", None, "A"], dtype="string"),
+            pd.array(["a", "\u00e9", "", "b", "b", None], dtype="string"),
+        ),
+        (
+            pd.array(["x", "y", None], dtype=pd.ArrowDtype(pa.string())),
+            pd.array(["y", "z"], dtype=pd.ArrowDtype(pa.large_string())),
+        ),
+        (pd.array([], dtype="string"), pd.array(["1"], dtype="str")),
+        (pd.array(["1", "2"], dtype="string"), pd.array([], dtype="string")),
+        (pd.array(["1", "2"], dtype="string"), pd.Series([1, "2"], dtype=object)),
     ],
 )
 def test_customer_coverage_counts_like_python_sets(tx_ids, customer_ids):
@@ -311,3 +325,25 @@ def test_customer_coverage_counts_like_python_sets(tx_ids, customer_ids):
         "buyers in the transactions": len(buyers),
         "customer table": 0,
     }
+
+
+def test_customer_coverage_on_chunked_ids_equals_python_sets():
+    """Ids in several Arrow chunks (as intake reads them), many repeats, some missing."""
+    rng = np.random.default_rng(7)
+    pieces = [
+        pd.Series(
+            pd.array(rng.choice([f"C{i}" for i in range(300)] + [None], 2_000), dtype="string")
+        )
+        for _ in range(3)
+    ]
+    tx = pd.DataFrame({"customer_id": pd.concat(pieces, ignore_index=True)})
+    customers = pd.DataFrame(
+        {"customer_id": pd.array([f"C{i}" for i in range(150, 500)], dtype="str")}
+    )
+    assert pa.array(tx["customer_id"].array).num_chunks == 3
+    buyers = set(tx["customer_id"].dropna())
+    known = set(customers["customer_id"])
+    cov = customer_coverage(tx, customers)["customers"]
+    assert cov["buyers in the transactions"] == len(buyers) == 300
+    assert cov["buyers found in the customer table"] == len(buyers & known) == 150
+    assert cov["customers without a purchase (prospects)"] == len(known - buyers) == 200
