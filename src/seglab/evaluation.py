@@ -123,6 +123,17 @@ def _sorted_codes(groups: Any) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(labels)
 
 
+def _fit_sample(n: int, limit: int | None, random_state: Any) -> np.ndarray | None:
+    """Sorted positions of a uniform random sample of ``limit`` of ``n`` rows to fit on.
+
+    None when every row is used (``limit`` None or not below ``n``). The rules tree
+    and the likelihood model fit on such a sample and then describe or score everyone.
+    """
+    if limit is None or n <= limit:
+        return None
+    return np.sort(np.random.default_rng(random_state).choice(n, limit, replace=False))
+
+
 def _resampled_group_sums(
     codes: np.ndarray,
     values: np.ndarray,
@@ -749,10 +760,8 @@ def surrogate_rules(
     classes = np.unique(texts)
     y_code = np.searchsorted(classes, texts)[first_seen]
     X_tree = M.to_numpy()
-    fit_rows = slice(None)
-    if max_fit is not None and len(y_code) > max_fit:
-        rng = np.random.default_rng(random_state)
-        fit_rows = np.sort(rng.choice(len(y_code), max_fit, replace=False))
+    fit_rows = _fit_sample(len(y_code), max_fit, random_state)
+    fit_rows = slice(None) if fit_rows is None else fit_rows
     tree = DecisionTreeClassifier(
         max_depth=max_depth, min_samples_leaf=min_samples_leaf, random_state=random_state
     ).fit(X_tree[fit_rows], y_code[fit_rows])
@@ -881,8 +890,8 @@ def likelihood_to_buy(
         )
     n_available = len(y)
     tab = tab[features]  # sample the model's columns only, not the whole table
-    if max_train is not None and len(y) > max_train:
-        pick = np.sort(np.random.default_rng(random_state).choice(len(y), max_train, replace=False))
+    pick = _fit_sample(len(y), max_train, random_state)
+    if pick is not None:
         tab, y = tab.iloc[pick], y.iloc[pick]
     # 100 trees at rate 0.075 rank as well as 150 at 0.05 (out-of-time AUC 0.907 for
     # both at 1M customers) and score a million customers a third faster.
