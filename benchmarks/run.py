@@ -492,11 +492,11 @@ def st_evaluation(s: dict) -> None:
 def _likelihood(s: dict, cutoff, history_buyers, outcomes):
     import pandas as pd
 
-    from seglab import evaluation
+    from seglab import evaluation, features
 
     cfg, opts = s["cfg"], s["cfg"].evaluation
     earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
-    shares = any(f.startswith("share_") for f in opts.likelihood_features)
+    shares = features.needs_shares(opts.likelihood_features)
     train_table, train_future = _time_split_tables(s, earlier, shares=shares)
     train_outcomes = evaluation.outcomes_from_table(
         pd.Series(0, index=train_table["customer_id"]), train_future

@@ -130,7 +130,7 @@ Markdown(f"Rules reproduce the segmentation for **{fidelity:.0%}** of customers"
 # %%
 earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
 train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier,
-                                        shares=any(f.startswith("share_") for f in opts.likelihood_features)).reset_index()
+                                        shares=features.needs_shares(opts.likelihood_features)).reset_index()
 train_table = train_table[~train_table["is_prospect"]]
 train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff),
                                          shares=False)

@@ -406,3 +406,29 @@ def test_build_for_config_without_shares_keeps_every_other_column():
     assert full.filter(like="share_").shape[1] > 3
     assert light.filter(like="share_").shape[1] == 0
     pd.testing.assert_frame_equal(light, full[light.columns])
+
+
+def test_needs_shares_spots_every_share_family():
+    """The prefix test matches the column names the build gives each share family."""
+    from seglab.features import needs_shares
+
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_id": ["1", "2", "3"],
+            "timestamp": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-03-01"]),
+            "amount": [10.0, 20.0, 5.0],
+            "category": ["toys", "books", "toys"],
+            "channel": ["web", "store", "web"],
+            "device": ["mobile", "desktop", "mobile"],
+        }
+    )
+    kw = dict(reference_date="2024-04-01", channel_col="channel", device_col="device")
+    table = build_customer_table(tx, None, **kw)
+    plain = build_customer_table(
+        tx, None, **kw | dict(category_col=None, channel_col=None, device_col=None)
+    )
+    shares = [c for c in table.columns if c not in plain.columns]
+    assert {"share_toys", "share_channel_web", "share_device_mobile"} <= set(shares)
+    assert all(needs_shares([c]) for c in shares)
+    assert not any(needs_shares([c]) for c in plain.columns)

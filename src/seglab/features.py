@@ -108,6 +108,7 @@ __all__ = [
     "build_customer_table",
     "build_customer_table_pandas",
     "customer_table_expr",
+    "needs_shares",
 ]
 
 Monetary = Literal["net", "gross"]
@@ -873,14 +874,27 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
+#: Prefix of every spend-share column (category, ``share_channel_``, ``share_device_``).
+SHARE_PREFIX = "share_"
+
+
+def needs_shares(columns: Sequence[str]) -> bool:
+    """Whether any of these customer-table columns is a share column.
+
+    For ``build_for_config(..., shares=needs_shares(columns))``: a table built only for
+    other columns can skip the share sums, the largest part of a build.
+    """
+    return any(str(c).startswith(SHARE_PREFIX) for c in columns)
+
+
 def _family_cols(category_col, channel_col, device_col) -> list[tuple[str, str]]:
     fams = []
     if category_col:
-        fams.append(("share_", category_col))
+        fams.append((SHARE_PREFIX, category_col))
     if channel_col:
-        fams.append(("share_channel_", channel_col))
+        fams.append((SHARE_PREFIX + "channel_", channel_col))
     if device_col:
-        fams.append(("share_device_", device_col))
+        fams.append((SHARE_PREFIX + "device_", device_col))
     return fams
 
 
