@@ -422,21 +422,14 @@ def st_profiling(s: dict) -> None:
     )
 
 
-def _time_split_tables(s: dict, cutoff, shares: bool = True) -> tuple:
-    import pandas as pd
-
+def _history_table(s: dict, cutoff, shares: bool = True):
+    """The customer table at ``cutoff``; outcomes after it are its change to a later table."""
     from seglab import features
 
-    cfg, opts = s["cfg"], s["cfg"].evaluation
-    end = cutoff + pd.Timedelta(days=opts.horizon_days)
-    history = features.build_for_config(
-        s["tx_path"], None, cfg, reference_date=cutoff, shares=shares
+    table = features.build_for_config(
+        s["tx_path"], None, s["cfg"], reference_date=cutoff, shares=shares
     )
-    history = history.reset_index()
-    future = features.build_for_config(
-        s["tx_path"], None, cfg, reference_date=end, window=(cutoff, end), shares=False
-    )
-    return history[~history["is_prospect"]], future
+    return table.reset_index()
 
 
 def st_evaluation(s: dict) -> None:
@@ -459,12 +452,13 @@ def st_evaluation(s: dict) -> None:
     )
     reference = pd.Timestamp(cfg.reference_date)
     cutoff = reference - pd.Timedelta(days=opts.horizon_days)
-    history_buyers, future_tx = _time_split_tables(s, cutoff)
+    history = _history_table(s, cutoff)
+    history_buyers = history[~history["is_prospect"]]
     names_by_id = segments.drop_duplicates("segment_id").set_index("segment_id")["segment"]
     segment_then = pd.Series(
         model.predict(history_buyers).to_numpy(), index=history_buyers["customer_id"]
     ).map(names_by_id)
-    outcomes = evaluation.outcomes_from_table(segment_then, future_tx)
+    outcomes = evaluation.outcomes_between(segment_then, history, table)
     then = outcomes.rename(columns={"segment": "segment_then"})
     evaluation.kpi_table(
         table, outcomes=then, campaigns=s["campaigns"], n_boot=opts.n_boot, random_state=seed
@@ -483,13 +477,13 @@ def st_evaluation(s: dict) -> None:
         random_state=seed,
         max_fit=opts.rule_fit_sample_size,
     )
-    likelihood = _likelihood(s, cutoff, history_buyers, outcomes)
+    likelihood = _likelihood(s, cutoff, history, outcomes)
     _scorecard(s, table, sep, fidelity)
     table["likelihood"] = likelihood.predict_proba(table)
     s["scored"], s["lift"] = table, lift
 
 
-def _likelihood(s: dict, cutoff, history_buyers, outcomes):
+def _likelihood(s: dict, cutoff, history, outcomes):
     import pandas as pd
 
     from seglab import evaluation, features
@@ -497,13 +491,15 @@ def _likelihood(s: dict, cutoff, history_buyers, outcomes):
     cfg, opts = s["cfg"], s["cfg"].evaluation
     earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
     shares = features.needs_shares(opts.likelihood_features)
-    train_table, train_future = _time_split_tables(s, earlier, shares=shares)
-    train_outcomes = evaluation.outcomes_from_table(
-        pd.Series(0, index=train_table["customer_id"]), train_future
+    train_table = _history_table(s, earlier, shares=shares)
+    train_table = train_table[~train_table["is_prospect"]]
+    train_outcomes = evaluation.outcomes_between(
+        pd.Series(0, index=train_table["customer_id"]), train_table, history
     )
     likelihood = evaluation.likelihood_to_buy(
         train_table, train_outcomes, opts.likelihood_features, random_state=cfg.random_state
     )
+    history_buyers = history[~history["is_prospect"]]
     quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)
     s["facts"]["likelihood_auc"] = round(float(quality.auc), 4)
     return likelihood

@@ -60,12 +60,10 @@ reference = (pd.Timestamp(ctx.config.reference_date) if ctx.config.reference_dat
              ctx.load("transactions", columns=["timestamp"])["timestamp"].max().normalize() + pd.Timedelta(days=1))
 cutoff = reference - pd.Timedelta(days=opts.horizon_days)
 history = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff).reset_index()
-future = features.build_for_config(transactions, None, ctx.config, reference_date=reference, window=(cutoff, reference),
-                                   shares=False)
 history_buyers = history[~history["is_prospect"]]
 segment_then = pd.Series(model.predict(history_buyers).to_numpy(), index=history_buyers["customer_id"]).map(
     segments.drop_duplicates("segment_id").set_index("segment_id")["segment"])
-outcomes = evaluation.outcomes_from_table(segment_then, future)
+outcomes = evaluation.outcomes_between(segment_then, history, table)  # what changed from the cutoff to today
 campaigns = intake.load_campaigns(ctx.config, ctx.project)
 kpis = evaluation.kpi_table(table, outcomes=outcomes.rename(columns={"segment": "segment_then"}), campaigns=campaigns,
                             n_boot=opts.n_boot, random_state=seed)
@@ -132,9 +130,7 @@ earlier = cutoff - pd.Timedelta(days=opts.horizon_days)
 train_table = features.build_for_config(transactions, None, ctx.config, reference_date=earlier,
                                         shares=features.needs_shares(opts.likelihood_features)).reset_index()
 train_table = train_table[~train_table["is_prospect"]]
-train_future = features.build_for_config(transactions, None, ctx.config, reference_date=cutoff, window=(earlier, cutoff),
-                                         shares=False)
-train_outcomes = evaluation.outcomes_from_table(pd.Series(0, index=train_table["customer_id"]), train_future)
+train_outcomes = evaluation.outcomes_between(pd.Series(0, index=train_table["customer_id"]), train_table, history)
 likelihood = evaluation.likelihood_to_buy(train_table, train_outcomes, opts.likelihood_features, random_state=seed)
 quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)
 evaluation.plot_calibration(quality.calibration);

@@ -45,6 +45,7 @@ __all__ = [
     "kpi_table",
     "likelihood_to_buy",
     "next_period_outcomes",
+    "outcomes_between",
     "outcomes_from_table",
     "plot_calibration",
     "scorecard",
@@ -368,16 +369,102 @@ def outcomes_from_table(
     return _outcome_frame(segments, customers, buyers, revenue)
 
 
-def _outcome_frame(
-    segments: pd.Series, customers: Any, buyers: pd.Index, revenue: pd.Series
+#: Columns of a customer table that only grow with time (counts and sums of lines).
+_CUMULATIVE = ("n_lines", "n_return_lines", "gross_value", "returned_value")
+
+
+def outcomes_between(
+    segments: pd.Series,
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    customers: Any = None,
 ) -> pd.DataFrame:
+    """:func:`outcomes_from_table` as the change between two cumulative customer tables.
+
+    A customer table built without ``window`` counts and sums every line before its
+    reference date, so the lines of the period between two such tables are their
+    difference: a customer bought in the period when their purchase lines
+    (``n_lines - n_return_lines``) grew, and the period's revenue is the growth of
+    ``gross_value - returned_value``. This gives the outcomes without a third build of
+    the period's lines: pass the table at the cutoff (``before``) and the run's own
+    table at the end of the horizon (``after``).
+
+    Parameters
+    ----------
+    segments : Series
+        Segment per customer, indexed by ``customer_id``.
+    before, after : DataFrame
+        Customer tables at the start and at the end of the outcome period, both built
+        without ``window`` (by :func:`seglab.features.build_for_config` or
+        :func:`seglab.features.build_customer_table`), indexed by (or with)
+        ``customer_id``, with ``n_lines``, ``n_return_lines``, ``gross_value`` and
+        ``returned_value``.
+    customers : DataFrame, Index or list, optional
+        As in :func:`next_period_outcomes`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`next_period_outcomes`; ``revenue_next`` is rounded to micro-units,
+        the precision the builds sum amounts in.
+
+    Raises
+    ------
+    InputDataError
+        A column is missing, or a customer has fewer lines in ``after`` than in
+        ``before`` (one missing from ``after`` has none): the tables are swapped, one
+        was built with a ``window``, or they come from different data.
+    """
+    early, late = _by_customer(before), _by_customer(after)
+    _check_columns(early, _CUMULATIVE, "before")
+    _check_columns(late, _CUMULATIVE, "after")
+    ids = _outcome_ids(segments, customers)
+    then, now = (_cumulative_at(t, ids) for t in (early, late))
+    shrank = (now["n_lines"] < then["n_lines"]) | (now["n_return_lines"] < then["n_return_lines"])
+    if shrank.any():
+        raise InputDataError(
+            f"{int(shrank.sum()):,} customers have fewer lines in `after` than in `before` "
+            "(n_lines or n_return_lines; a customer missing from `after` has none); fix: "
+            "pass the earlier table first, and build both without `window` on the same "
+            "transactions"
+        )
+    purchases = (now["n_lines"] - now["n_return_lines"]) - (
+        then["n_lines"] - then["n_return_lines"]
+    )
+    value = (now["gross_value"] - now["returned_value"]) - (
+        then["gross_value"] - then["returned_value"]
+    )
+    out = pd.DataFrame(index=ids)
+    out["segment"] = _reindex(segments, ids).to_numpy()
+    out["bought_next"] = purchases > 0
+    out["revenue_next"] = np.round(value, 6)
+    return out
+
+
+def _cumulative_at(table: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray]:
+    """The :data:`_CUMULATIVE` columns of ``table`` for ``ids``, 0 for customers absent."""
+    pos = _ids.positions(ids, table.index)  # one id lookup for the four columns
+    return {
+        c: np.nan_to_num(_ids.take(table[c].to_numpy(dtype=float), pos), nan=0.0)
+        for c in _CUMULATIVE
+    }
+
+
+def _outcome_ids(segments: pd.Series, customers: Any) -> pd.Index:
+    """The customers an outcome frame is about: ``customers`` if given, else the segmented."""
     if customers is None:
         ids = pd.Index(segments.index)
     elif isinstance(customers, pd.DataFrame):
         ids = pd.Index(_by_customer(customers).index)
     else:
         ids = pd.Index(customers)
-    ids = ids.rename("customer_id")
+    return ids.rename("customer_id")
+
+
+def _outcome_frame(
+    segments: pd.Series, customers: Any, buyers: pd.Index, revenue: pd.Series
+) -> pd.DataFrame:
+    ids = _outcome_ids(segments, customers)
     out = pd.DataFrame(index=ids)
     out["segment"] = _reindex(segments, ids).to_numpy()
     out["bought_next"] = _ids.isin(ids, buyers)
