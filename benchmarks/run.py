@@ -303,7 +303,9 @@ def st_factors(s: dict) -> None:
     )
     factors.kmo(items)
     factors.bartlett(items)
-    suggestion = factors.suggest_n_factors(items, n_iter=opts.n_iter, random_state=cfg.random_state)
+    suggestion = factors.suggest_n_factors(
+        items, n_iter=opts.n_iter, stop_early=opts.stop_early, random_state=cfg.random_state
+    )
     n_factors = opts.n_factors or suggestion.n_factors
     rotation = None if opts.rotation == "none" else opts.rotation
     model = factors.FactorModel(

@@ -95,12 +95,21 @@ adequacy.per_item.sort_values("kmo")
 # ask for it, but it over-extracts with many items.
 
 # %%
-suggestion = factors.suggest_n_factors(items, n_iter=settings.n_iter, random_state=ctx.config.random_state)
+suggestion = factors.suggest_n_factors(items, n_iter=settings.n_iter, stop_early=settings.stop_early,
+                                       random_state=ctx.config.random_state)
 factors.plot_scree(suggestion.parallel);
 
 # %% [markdown]
 # Read the scree plot from the left: factors whose observed eigenvalue (dots) lies above
 # the random line are real structure; the elbow usually sits where the lines cross.
+
+# %%
+Markdown(f"The random lines come from **{suggestion.parallel.n_iter_run} {suggestion.parallel.method} "
+         f"data sets**" + (f" (of at most {settings.n_iter}): the draws stopped early because the "
+                           f"decision was settled, every deciding eigenvalue lying more than "
+                           f"{factors.SETTLED_MARGIN_SD:g} random standard deviations from its "
+                           f"threshold, so more random data could not change it."
+                           if suggestion.parallel.stopped_early else "."))
 
 # %%
 suggestion.table

@@ -247,6 +247,156 @@ def test_suggest_n_factors_table_and_choice(planted4):
     assert F.kaiser(planted4[0]) == 4
 
 
+# ---------------------------------------------------------------------------
+# parallel analysis: stopping early once the decision is settled
+# ---------------------------------------------------------------------------
+
+
+def planted_survey(
+    n: int, n_factors: int, per_factor: int, loading: float, seed: int
+) -> pd.DataFrame:
+    """1-5 answers cut from latent items that load ``loading`` on one factor each."""
+    rng = np.random.default_rng(seed)
+    p = n_factors * per_factor
+    common = np.repeat(rng.standard_normal((n, n_factors)), per_factor, axis=1)
+    latent = loading * common + np.sqrt(1 - loading**2) * rng.standard_normal((n, p))
+    answers = np.digitize(latent, [-1.5, -0.5, 0.5, 1.5]) + 1
+    return pd.DataFrame(answers.astype(float), columns=[f"q{j + 1:02d}" for j in range(p)])
+
+
+@pytest.fixture(scope="module")
+def planted3_large() -> pd.DataFrame:
+    return planted_survey(50_000, n_factors=3, per_factor=4, loading=0.7, seed=20240602)
+
+
+def _descending_eigenvalues(corr: np.ndarray) -> np.ndarray:
+    return np.sort(np.linalg.eigvalsh(corr))[::-1]
+
+
+def test_parallel_analysis_without_stopping_matches_a_plain_reimplementation():
+    """stop_early=False: every item but the first shuffled per data set, as before the rule."""
+    rng = np.random.default_rng(1)
+    values = rng.integers(1, 6, (700, 6)).astype(float)
+    values[:, 2] += values[:, 1]  # structure for the shuffles to destroy
+    pa = F.parallel_analysis(
+        pd.DataFrame(values), n_iter=30, kind="both", random_state=9, stop_early=False
+    )
+    draws = np.random.default_rng(9)
+    pca, fa = [], []
+    for _ in range(30):
+        shuffled = draws.permuted(values[:, 1:].T, axis=1)
+        corr = np.corrcoef(np.vstack([values[:, 0], shuffled]))
+        reduced = corr.copy()
+        np.fill_diagonal(reduced, 1 - 1 / np.diag(np.linalg.inv(corr)))  # SMC diagonal
+        pca.append(_descending_eigenvalues(corr))
+        fa.append(_descending_eigenvalues(reduced))
+    pca, fa = np.array(pca), np.array(fa)
+    t = pa.eigenvalues
+    assert (pa.n_iter, pa.n_iter_run, pa.stopped_early) == (30, 30, False)
+    np.testing.assert_allclose(t["random_mean"], pca.mean(axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        t["random_quantile"], np.quantile(pca, 0.95, axis=0), rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(t["fa_random_mean"], fa.mean(axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        t["fa_random_quantile"], np.quantile(fa, 0.95, axis=0), rtol=0, atol=1e-12
+    )
+
+
+def test_parallel_analysis_stops_at_20_draws_on_a_large_planted_sample(planted3_large):
+    """50,000 respondents, 3 factors: settled after 20 draws, same answer as 100 draws."""
+    early = F.suggest_n_factors(planted3_large, random_state=0)
+    full = F.suggest_n_factors(planted3_large, n_iter=100, random_state=0, stop_early=False)
+    assert (early.parallel.n_iter, early.parallel.n_iter_run) == (100, 20)
+    assert early.parallel.stopped_early and not full.parallel.stopped_early
+    assert full.parallel.n_iter_run == 100
+    assert early.n_factors == full.n_factors == 3
+    assert early.parallel.n_factors == full.parallel.n_factors == 3  # FA eigenvalues too
+    assert (
+        "20 permutation data sets (of at most 100: decision settled)"
+        in early.table.loc[0, "reason"]
+    )
+    # the 20 draws are the first 20 of a fixed-count run: same numbers exactly
+    fixed20 = F.parallel_analysis(
+        planted3_large, n_iter=20, kind="both", random_state=0, stop_early=False
+    )
+    pd.testing.assert_frame_equal(early.parallel.eigenvalues, fixed20.eigenvalues, check_exact=True)
+
+
+def test_parallel_analysis_on_noise_never_settles():
+    """Pure noise: the observed eigenvalues are themselves draws from the null, so the deciding
+    first one lies within a couple of random SDs of the 95% threshold, not 5: all draws are made."""
+    noise = pd.DataFrame(np.random.default_rng(12).integers(1, 6, (300, 10)).astype(float))
+    pa = F.parallel_analysis(noise, n_iter=60, kind="both", random_state=12)
+    assert (pa.n_iter_run, pa.stopped_early) == (60, False)
+    fixed = F.parallel_analysis(noise, n_iter=60, kind="both", random_state=12, stop_early=False)
+    pd.testing.assert_frame_equal(pa.eigenvalues, fixed.eigenvalues, check_exact=True)
+
+
+@pytest.mark.parametrize("n_iter", [10, 19])
+def test_parallel_analysis_below_20_draws_never_stops_early(planted3_large, n_iter):
+    """Settled from the start (see above), yet fewer than 20 draws are all made."""
+    early = F.parallel_analysis(planted3_large, n_iter=n_iter, kind="both", random_state=5)
+    fixed = F.parallel_analysis(
+        planted3_large, n_iter=n_iter, kind="both", random_state=5, stop_early=False
+    )
+    assert early.n_iter_run == n_iter and not early.stopped_early
+    pd.testing.assert_frame_equal(early.eigenvalues, fixed.eigenvalues, check_exact=True)
+
+
+def test_stopping_rule_checks_after_20_draws_then_every_10():
+    def checks(n_iter):
+        return [m for m in range(1, n_iter + 1) if F._is_checkpoint(m, n_iter)]
+
+    assert checks(100) == [20, 30, 40, 50, 60, 70, 80, 90]
+    assert checks(25) == [20]
+    assert checks(20) == checks(10) == []
+
+
+def test_settled_needs_every_deciding_position_beyond_five_sds():
+    # three draws per position at -0.01, 0, +0.01 around a centre: SD (ddof=1) exactly 0.01
+    centre = np.array([1.2, 1.0, 0.8])
+    random = centre + np.array([[-0.01], [0.0], [0.01]])
+    threshold = np.quantile(random, 0.95, axis=0)  # centre + 0.009
+    # one eigenvalue above its threshold: positions 1 and 2 decide, position 3 does not
+    observed = threshold + np.array([0.0505, -0.0505, 0.0])
+    assert F._settled(observed, random, 0.95)
+    assert not F._settled(threshold + np.array([0.0495, -0.0505, 0.0]), random, 0.95)
+    assert not F._settled(threshold + np.array([0.0505, -0.0495, 0.0]), random, 0.95)
+    flat = np.tile(centre, (3, 1))  # zero spread: nothing is settled, however far
+    assert not F._settled(centre + np.array([1.0, -1.0, 0.0]), flat, 0.95)
+
+
+def test_stop_early_defaults_on_and_is_forwarded(planted4, monkeypatch, repo):
+    import ast
+
+    from seglab.config import Factors
+
+    assert Factors().stop_early is True
+    assert Factors(stop_early=False).stop_early is False
+    seen = []
+    real = F.parallel_analysis
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["stop_early"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(F, "parallel_analysis", spy)
+    F.suggest_n_factors(planted4[0], n_iter=20, random_state=0)
+    F.suggest_n_factors(planted4[0], n_iter=20, random_state=0, stop_early=False)
+    assert seen == [True, False]
+    # notebook 04 passes the config setting
+    tree = ast.parse((repo / "notebooks" / "04-factor-analysis.py").read_text())
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "suggest_n_factors"
+    ]
+    assert [ast.unparse(k.value) for c in calls for k in c.keywords if k.arg == "stop_early"] == [
+        "settings.stop_early"
+    ]
+
+
 def test_items_load_on_their_own_factor(planted4, model4):
     _, lam = planted4
     primary = model4.loadings_.abs().to_numpy().argmax(axis=1)

@@ -298,7 +298,12 @@ class Factors(_Strict):
     scale: tuple[float, float] | None = (1, 5)
     max_missing_share: float = Field(0.2, ge=0, le=1)
     max_item_missing_share: float = Field(0.5, ge=0, le=1)
-    n_iter: int = Field(100, ge=10, le=5000)
+    n_iter: int = Field(
+        100, ge=10, le=5000, description="parallel analysis: maximum number of random data sets"
+    )
+    stop_early: bool = Field(
+        True, description="stop drawing once the suggestion is settled (False: all n_iter)"
+    )
     names: dict[str, str] = Field(default_factory=dict)
 
 
