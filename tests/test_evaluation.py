@@ -172,28 +172,28 @@ def test_next_period_outcomes_counts_returns_in_revenue_only():
     pd.testing.assert_frame_equal(ev.outcomes_from_table(seg, table), out)
 
 
-def test_outcomes_from_window_table_match_lines(demo):
-    """Engine path (customer table of the window) == line path, on the demo with returns."""
-    d = demo["d"]
-    tx = d.transactions.dropna(subset=["customer_id"])
+@pytest.fixture(scope="module")
+def demo_lines(demo):
+    """The demo's priced lines with a return flag, the outcome window's lines and its end."""
+    tx = demo["d"].transactions.dropna(subset=["customer_id"])
     tx = tx[tx["unit_price"] > 0].assign(amount=lambda t: t["quantity"] * t["unit_price"])
     tx = tx.assign(is_return=tx["quantity"] < 0)
     _hist, fut = ev.time_split(tx, CUTOFF_EVAL, HORIZON)
-    end = pd.Timestamp(CUTOFF_EVAL) + pd.Timedelta(days=HORIZON)
+    return tx, fut, pd.Timestamp(CUTOFF_EVAL) + pd.Timedelta(days=HORIZON)
+
+
+def test_outcomes_from_window_table_match_lines(demo, demo_lines):
+    """Engine path (customer table of the window) == line path, on the demo with returns."""
+    tx, fut, end = demo_lines
     window = build_customer_table(tx, reference_date=end, window=(CUTOFF_EVAL, end))
     assert fut["is_return"].any()
     lines = ev.next_period_outcomes(demo["seg"], fut)
     pd.testing.assert_frame_equal(ev.outcomes_from_table(demo["seg"], window), lines, atol=1e-6)
 
 
-def test_outcomes_between_two_cumulative_tables_match_lines(demo):
+def test_outcomes_between_two_cumulative_tables_match_lines(demo, demo_lines):
     """Difference of the tables at the cutoff and at the end == the window's own lines."""
-    d = demo["d"]
-    tx = d.transactions.dropna(subset=["customer_id"])
-    tx = tx[tx["unit_price"] > 0].assign(amount=lambda t: t["quantity"] * t["unit_price"])
-    tx = tx.assign(is_return=tx["quantity"] < 0)
-    _hist, fut = ev.time_split(tx, CUTOFF_EVAL, HORIZON)
-    end = pd.Timestamp(CUTOFF_EVAL) + pd.Timedelta(days=HORIZON)
+    tx, fut, end = demo_lines
     before = build_customer_table(tx, reference_date=CUTOFF_EVAL)
     after = build_customer_table(tx, reference_date=end)
     lines = ev.next_period_outcomes(demo["seg"], fut)
