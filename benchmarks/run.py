@@ -479,13 +479,13 @@ def st_evaluation(s: dict) -> None:
         random_state=seed,
         max_fit=opts.rule_fit_sample_size,
     )
-    likelihood = _likelihood(s, cutoff, history, outcomes)
+    likelihood = _likelihood(s, cutoff, history, history_buyers, outcomes)
     _scorecard(s, table, sep, fidelity)
     table["likelihood"] = likelihood.predict_proba(table)
     s["scored"], s["lift"] = table, lift
 
 
-def _likelihood(s: dict, cutoff, history, outcomes):
+def _likelihood(s: dict, cutoff, history, history_buyers, outcomes):
     import pandas as pd
 
     from seglab import evaluation, features
@@ -501,7 +501,6 @@ def _likelihood(s: dict, cutoff, history, outcomes):
     likelihood = evaluation.likelihood_to_buy(
         train_table, train_outcomes, opts.likelihood_features, random_state=cfg.random_state
     )
-    history_buyers = history[~history["is_prospect"]]
     quality = evaluation.evaluate_out_of_time(likelihood, history_buyers, outcomes)
     s["facts"]["likelihood_auc"] = round(float(quality.auc), 4)
     return likelihood
